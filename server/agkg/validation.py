@@ -1,0 +1,592 @@
+"""Checking data against the shapes, the ontology and the source texts, and reporting it readably.
+
+Four kinds of check, one report:
+- SHACL (pyshacl) over data + ontology + `reasoning.infer()` output, so a node typed with a
+  subclass meets its superclass's shapes exactly as the served, inferred graph would;
+- declared terms: every agkg: property, class or term the data uses is declared by the ontology,
+  and every agd: entity it links to is described by some file (so a typo such as agkg:qoute or
+  agd:nujabaa fails instead of silently adding a new property or entity);
+- literals: every typed literal is well-formed for its datatype (rdflib flags most; xsd:gYear
+  and xsd:gYearMonth it cannot, so a month 13 would otherwise pass any sh:datatype);
+- quotes: every agkg:quote is an exact substring of the text of each document the node cites
+  (prov:wasDerivedFrom a document whose agkg:textFile is found beside the contributed file or
+  under seeds/); a misquote names the nearest passage of the text.
+
+Validation never raises for bad data; it raises SourceError only when a file cannot be read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SH, XSD, NamespaceManager
+from rdflib.term import Node
+
+from .reasoning import infer
+from .sources import Parsed, Project, parse_files
+from .vocab import AGD, AGKG, DERIVED_FROM, PREFIXES, QUOTE, SH_AGKG, TEXT_FILE
+
+QUOTE_CONSTRAINT = SH_AGKG["QuoteConstraintComponent"]
+DECLARED_TERM_CONSTRAINT = SH_AGKG["DeclaredTermConstraintComponent"]
+DESCRIBED_ENTITY_CONSTRAINT = SH_AGKG["DescribedEntityConstraintComponent"]
+WELL_FORMED_CONSTRAINT = SH_AGKG["WellFormedLiteralConstraintComponent"]
+SEVERITIES = ("Violation", "Warning", "Info")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finding about one node."""
+
+    focus: Node
+    path: Node | None
+    message: str
+    severity: str  # "Violation", "Warning" or "Info"
+    source_file: Path | None
+    line: int | None
+    constraint: URIRef
+    value: Node | None = None
+    shape: Node | None = None
+
+
+@dataclass
+class Report:
+    """All findings of one `validate()` run, with the means to print them."""
+
+    results: list[Result]
+    files: list[Path]
+    root: Path
+    names: dict[Node, str] = field(default_factory=dict, repr=False)  # display names of nodes
+    structure: Graph = field(default_factory=Graph, repr=False)  # triples of blank-node paths
+
+    @property
+    def conforms(self) -> bool:
+        return not any(r.severity == "Violation" for r in self.results)
+
+    def count(self, severity: str) -> int:
+        return sum(r.severity == severity for r in self.results)
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def name(self, node: Node | None) -> str:
+        if node is None:
+            return ""
+        if node in self.names:
+            return self.names[node]
+        if isinstance(node, BNode) and (node, None, None) in self.structure:
+            return _path_name(node, self.structure)
+        return _NAMESPACES.normalizeUri(node) if isinstance(node, URIRef) else node.n3()
+
+    def where(self, result: Result) -> str:
+        if result.source_file is None:
+            return "(no file)"
+        shown = _display_path(result.source_file)
+        return f"{shown}:{result.line}" if result.line else shown
+
+    def to_text(self) -> str:
+        """Findings grouped by focus node, each group headed by the file:line that wrote it."""
+        out: list[str] = []
+        groups: dict[Node, list[Result]] = {}
+        for result in self.results:
+            groups.setdefault(result.focus, []).append(result)
+        for focus, results in groups.items():
+            out.append(f"{self.where(results[0])}  {self.name(focus)}")
+            for r in results:
+                path = f"{self.name(r.path)}: " if r.path is not None else ""
+                value = f" (value: {_short(r.value)})" if r.value is not None and r.value not in (r.focus,) else ""
+                out.append(f"  {r.severity:<9} {path}{r.message}{value}")
+            out.append("")
+        files = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''} checked"
+        if not self.results:
+            out.append(f"Conforms: no violations or warnings ({files}).")
+        else:
+            counts = ", ".join(
+                f"{self.count(s)} {s.lower()}{'s' if self.count(s) != 1 else ''}"
+                for s in SEVERITIES
+                if self.count(s)
+            )
+            verdict = "Conforms" if self.conforms else "Does not conform"
+            out.append(f"{verdict}: {counts} on {len(groups)} node{'s' if len(groups) != 1 else ''} ({files}).")
+        return "\n".join(out) + "\n"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "conforms": self.conforms,
+                "files": [str(_display_path(f)) for f in self.files],
+                "counts": {s.lower(): self.count(s) for s in SEVERITIES},
+                "results": [
+                    {
+                        "focus": _term_json(r.focus),
+                        "focus_name": self.name(r.focus),
+                        "path": self.name(r.path) if r.path is not None else None,
+                        "message": r.message,
+                        "severity": r.severity,
+                        "file": str(_display_path(r.source_file)) if r.source_file else None,
+                        "line": r.line,
+                        "constraint": str(r.constraint),
+                        "value": _term_json(r.value) if r.value is not None else None,
+                        "shape": _term_json(r.shape) if r.shape is not None else None,
+                    }
+                    for r in self.results
+                ],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+
+    def to_graph(self) -> Graph:
+        """The report as a SHACL sh:ValidationReport; each result's file and line is an
+        rdfs:seeAlso to the file with an RFC 5147 #line= fragment."""
+        graph = Graph(bind_namespaces="none")
+        for prefix, iri in {**PREFIXES, "sh": str(SH), "shapes": str(SH_AGKG)}.items():
+            graph.bind(prefix, iri)
+        report = BNode()
+        graph.add((report, RDF.type, SH.ValidationReport))
+        graph.add((report, SH.conforms, Literal(self.conforms)))
+        for r in self.results:
+            node = BNode()
+            graph.add((report, SH.result, node))
+            graph.add((node, RDF.type, SH.ValidationResult))
+            graph.add((node, SH.focusNode, r.focus))
+            graph.add((node, SH.resultMessage, Literal(r.message)))
+            graph.add((node, SH.resultSeverity, SH[r.severity]))
+            graph.add((node, SH.sourceConstraintComponent, r.constraint))
+            for prop, term in ((SH.resultPath, r.path), (SH.value, r.value), (SH.sourceShape, r.shape)):
+                if term is not None:
+                    graph.add((node, prop, term))
+            if r.source_file is not None:
+                line = f"#line={r.line - 1},{r.line}" if r.line else ""  # RFC 5147: the whole line
+                graph.add((node, RDFS.seeAlso, URIRef(r.source_file.resolve().as_uri() + line)))
+        graph += self.structure
+        return graph
+
+    def to_turtle(self) -> str:
+        return self.to_graph().serialize(format="turtle")
+
+
+_NAMESPACES = NamespaceManager(Graph(bind_namespaces="none"), bind_namespaces="none")
+for _prefix, _iri in {**PREFIXES, "sh": str(SH), "shapes": str(SH_AGKG)}.items():
+    _NAMESPACES.bind(_prefix, _iri)
+
+
+def _display_path(path: Path) -> Path:
+    """A path relative to the working folder when it is below it, else absolute."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path.resolve()
+
+
+def _term_json(node: Node) -> str:
+    return node.n3() if isinstance(node, BNode) else str(node)
+
+
+def _short(node: Node, width: int = 60) -> str:
+    text = _NAMESPACES.normalizeUri(node) if isinstance(node, URIRef) else node.n3(_NAMESPACES)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- the entry point -----------------------------------------------------------------------
+
+
+def validate(project: Project, files: list[Path] | None = None) -> Report:
+    """Validate all of data/ (files=None) or the given contribution files.
+
+    Contributions are checked together with the ontology and all of data/, so links to
+    existing entities resolve, but only nodes written in the given files are reported.
+    Given files that are the project's own ontology or shapes files are parsed (a syntax
+    error is still an error) but checked in that role, not as data.
+    """
+    ontology = parse_files(project.ontology_files)
+    shapes = parse_files(project.shape_files)
+    role_files = {p.resolve() for p in (*project.ontology_files, *project.shape_files)}
+    if files is None:
+        given, reported_files = [], None
+        data = parse_files(project.data_files)
+    else:
+        given = [Path(f) for f in files]
+        as_data = [f for f in given if f.resolve() not in role_files]
+        for other in (f for f in given if f.resolve() in role_files):
+            parse_files([other])  # only to surface syntax errors
+        taken = {f.resolve() for f in as_data}
+        data = parse_files([f for f in project.data_files if f.resolve() not in taken] + as_data)
+        reported_files = taken
+
+    scope = _Scope(data, ontology, reported_files)
+    inferred = infer(data.graph, ontology.graph)
+    structure = Graph()
+    shacl = _shacl_results(scope, inferred, shapes.graph, structure)
+    results = [
+        *shacl,
+        *_undeclared_terms(scope),
+        *_ill_formed_literals(scope, already={(r.focus, r.path, r.value) for r in shacl}),
+        *_quote_results(scope, project),
+    ]
+    results = _sorted_unique(results)
+    checked = given if files is not None else project.data_files
+    report = Report(results, checked, project.root, structure=structure)
+    report.names.update(_blank_node_names(results, data.graph))
+    return report
+
+
+@dataclass
+class _Scope:
+    """What was parsed, and which nodes a run reports (all, or those the given files write)."""
+
+    data: Parsed
+    ontology: Parsed
+    files: set[Path] | None  # resolved paths of the contributed files; None: report everything
+
+    def reported(self, node: Node) -> bool:
+        return self.files is None or any(path.resolve() in self.files for path, _ in self.data.origins(node))
+
+    def locate(self, node: Node) -> tuple[Path | None, int | None]:
+        """Where `node` is written, preferring a contributed file over data/ it extends."""
+        origins = self.data.origins(node) or self.ontology.origins(node)
+        if self.files is not None:
+            origins = [o for o in origins if o[0].resolve() in self.files] or origins
+        return origins[0] if origins else (None, None)
+
+
+# --- SHACL ---------------------------------------------------------------------------------
+
+
+def _shacl_results(scope: _Scope, inferred: Graph, shapes: Graph, structure: Graph) -> list[Result]:
+    """pyshacl's results for the reported nodes; the triples of complex (blank-node) result
+    paths are copied into `structure`."""
+    from pyshacl import validate as shacl_validate
+
+    if len(shapes) == 0:
+        return []
+    graph = _PreparedQueryGraph()  # core prefixes (rdf, rdfs, owl, xsd) bound, as SPARQL shapes expect
+    graph += scope.data.graph
+    graph += scope.ontology.graph
+    graph += inferred
+    _, report_graph, _ = shacl_validate(
+        graph,
+        shacl_graph=shapes,
+        inference="none",  # done above by infer(), the same closure the store serves
+        advanced=True,
+        inplace=True,
+        allow_warnings=True,
+        allow_infos=True,
+    )
+    results = []
+    for node in report_graph.subjects(RDF.type, SH.ValidationResult):
+        focus = report_graph.value(node, SH.focusNode)
+        if focus is None or not scope.reported(focus):
+            continue
+        severity = report_graph.value(node, SH.resultSeverity)
+        source_file, line = scope.locate(focus)
+        path = report_graph.value(node, SH.resultPath)
+        if isinstance(path, BNode):
+            _copy_tree(report_graph, path, structure)
+        results.append(
+            Result(
+                focus=focus,
+                path=path,
+                message=_message(report_graph, node),
+                severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
+                source_file=source_file,
+                line=line,
+                constraint=report_graph.value(node, SH.sourceConstraintComponent),
+                value=report_graph.value(node, SH.value),
+                shape=report_graph.value(node, SH.sourceShape),
+            )
+        )
+    return results
+
+
+class _PreparedQueryGraph(Graph):
+    """A graph that parses each distinct SPARQL text once.
+
+    pyshacl sends a SPARQL-based constraint's query text once per focus node, with $this as a
+    binding; rdflib would parse it every time, which dominated the run time (~36 ms a parse).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepared: dict[tuple[str, str | None], object] = {}
+
+    def query(self, query_object, *args, **kwargs):
+        if isinstance(query_object, str):
+            from rdflib.plugins.sparql import prepareQuery
+
+            key = (query_object, kwargs.get("base"))
+            if key not in self._prepared:
+                namespaces = dict(self.namespaces())  # what Graph.query would give an unprepared query
+                self._prepared[key] = prepareQuery(query_object, initNs=namespaces, base=kwargs.get("base"))
+            query_object = self._prepared[key]
+        return super().query(query_object, *args, **kwargs)
+
+
+def _message(graph: Graph, result: Node) -> str:
+    """The English (or untagged) sh:resultMessage; pyshacl writes a default one when a shape has none."""
+    messages = list(graph.objects(result, SH.resultMessage))
+    for wanted in ("en", None):
+        for m in messages:
+            if isinstance(m, Literal) and (m.language or None) == wanted:
+                return str(m)
+    return str(messages[0]) if messages else "constraint not met"
+
+
+# --- declared terms ------------------------------------------------------------------------
+
+
+def _undeclared_terms(scope: _Scope) -> list[Result]:
+    """agkg: terms the ontology never declares, and agd: entities that no file describes.
+
+    Both are almost always typos (agkg:qoute, agd:nujabaa), and inference can hide them from
+    SHACL: a range axiom makes a misspelt entity an instance of exactly the class expected.
+    """
+    declared = {s for s in scope.ontology.graph.subjects() if isinstance(s, URIRef) and s.startswith(str(AGKG))}
+    described = {s for s in scope.data.graph.subjects() if isinstance(s, URIRef) and s.startswith(str(AGD))}
+    described |= {s for s in scope.ontology.graph.subjects() if isinstance(s, URIRef) and s.startswith(str(AGD))}
+    results = []
+    for s, p, o in scope.data.graph:
+        if not scope.reported(s):
+            continue
+        for term, role in ((p, "property"), (o, "class" if p == RDF.type else "term")):
+            if not isinstance(term, URIRef):
+                continue
+            if term.startswith(str(AGKG)) and term not in declared:
+                message = f"unknown {role} {_suggest(term, AGKG, 'agkg', declared, 'the ontology does not declare it')}"
+                constraint = DECLARED_TERM_CONSTRAINT
+            elif role != "property" and term.startswith(str(AGD)) and term not in described:
+                message = f"unknown entity {_suggest(term, AGD, 'agd', described, 'no data file describes it')}"
+                constraint = DESCRIBED_ENTITY_CONSTRAINT
+            else:
+                continue
+            source_file, line = scope.locate(s)
+            results.append(
+                Result(s, p, message, "Violation", source_file, line, constraint, term if role != "property" else None)
+            )
+    return results
+
+
+def _suggest(term: URIRef, namespace: str, prefix: str, known: set, problem: str) -> str:
+    """`prefix:local: problem; did you mean prefix:closest?`"""
+    local = term[len(namespace) :]
+    close = difflib.get_close_matches(local, [k[len(namespace) :] for k in known], n=1)
+    return f"{prefix}:{local}: {problem}" + (f"; did you mean {prefix}:{close[0]}?" if close else "")
+
+
+# --- well-formed literals -----------------------------------------------------------------
+
+_TZ = r"(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
+_LEXICAL = {  # the XSD date types rdflib does not check, with the form a contributor should write
+    XSD.gYear: (re.compile(rf"-?\d{{4,}}{_TZ}"), 'a year, e.g. "2018"'),
+    XSD.gYearMonth: (re.compile(rf"-?\d{{4,}}-(?:0[1-9]|1[0-2]){_TZ}"), 'year-month, e.g. "2019-03"'),
+}
+_FORMS = {XSD.date: 'year-month-day, e.g. "2020-01-03"', **{dt: form for dt, (_, form) in _LEXICAL.items()}}
+
+
+def _ill_formed_literals(scope: _Scope, already: set) -> list[Result]:
+    """Typed literals whose text is not a value of their datatype, unless SHACL said so already."""
+    results = []
+    for s, p, o in scope.data.graph:
+        if not isinstance(o, Literal) or o.datatype is None or (s, p, o) in already or not scope.reported(s):
+            continue
+        rule = _LEXICAL.get(o.datatype)
+        if o.ill_typed is True or (rule is not None and not rule[0].fullmatch(str(o))):
+            datatype = _NAMESPACES.normalizeUri(o.datatype)
+            form = _FORMS.get(o.datatype)
+            source_file, line = scope.locate(s)
+            results.append(
+                Result(
+                    focus=s,
+                    path=p,
+                    message=f'"{o}" is not a well-formed {datatype}' + (f": write {form}" if form else ""),
+                    severity="Violation",
+                    source_file=source_file,
+                    line=line,
+                    constraint=WELL_FORMED_CONSTRAINT,
+                    value=o,
+                )
+            )
+    return results
+
+
+# --- quotes --------------------------------------------------------------------------------
+
+
+def _quote_results(scope: _Scope, project: Project) -> list[Result]:
+    data = scope.data
+    graph = data.graph
+    texts: dict[Path, str] = {}
+    results = []
+    for node, quote in sorted(graph.subject_objects(QUOTE), key=lambda so: (str(so[0]), str(so[1]))):
+        if not scope.reported(node):
+            continue
+        source_file, line = scope.locate(node)
+        for document in sorted(graph.objects(node, DERIVED_FROM), key=str):
+            problem = _check_quote(str(quote), document, node, data, project, texts)
+            if problem:
+                results.append(
+                    Result(node, QUOTE, problem, "Violation", source_file, line, QUOTE_CONSTRAINT, quote)
+                )
+    return results
+
+
+def _check_quote(quote: str, document: Node, node: Node, data: Parsed, project: Project, texts: dict) -> str | None:
+    """None if `quote` is in the document's text, else what is wrong."""
+    name = _NAMESPACES.normalizeUri(document) if isinstance(document, URIRef) else document.n3()
+    text_file = data.graph.value(document, TEXT_FILE)
+    if text_file is None:
+        return f"cites {name}, which has no agkg:textFile naming its text, so the quote cannot be checked"
+    if Path(str(text_file)).name != str(text_file) or str(text_file) in ("", ".", ".."):
+        return f'agkg:textFile "{text_file}" of {name} must be a bare file name (found beside the data or in seeds/)'
+    writers = list(dict.fromkeys(path for path, _ in (*data.origins(document), *data.origins(node))))
+    candidates = [*(path.parent / str(text_file) for path in writers), project.seeds_dir / str(text_file)]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        beside = " or ".join(f"next to {_display_path(w)}" for w in writers if w.parent != project.seeds_dir)
+        seeds = f"{_display_path(project.seeds_dir)}/"
+        return f'the text "{text_file}" of {name} is missing: add it {beside + " or " if beside else ""}to {seeds}'
+    if found not in texts:
+        texts[found] = found.read_text(encoding="utf-8", errors="replace")
+    text = texts[found]
+    if quote in text:
+        return None
+    passage, difference = nearest_passage(quote, text)
+    return (
+        f'quote not found in {found.name}; nearest passage: "{_one_line(passage)}"'
+        + (f" ({difference})" if difference else "")
+    )
+
+
+def nearest_passage(quote: str, text: str) -> tuple[str, str]:
+    """The stretch of `text` most like `quote`, and its first difference from the quote."""
+    if not quote or not text:
+        return "", ""
+    matcher = difflib.SequenceMatcher(None, text, quote, autojunk=False)
+    block = matcher.find_longest_match(0, len(text), 0, len(quote))
+    anchor = block.a - block.b  # where the quote would start if the longest match is in place
+    slack = max(2, len(quote) // 5)
+    step = max(1, slack // 4)
+
+    def best(windows) -> tuple[int, int]:
+        return max(windows, key=lambda w: difflib.SequenceMatcher(None, text[w[0] : w[1]], quote, autojunk=False).ratio())
+
+    coarse = best(
+        (start, start + max(1, length))
+        for start in range(max(0, anchor - slack), min(len(text), anchor + slack) + 1, step)
+        for length in (len(quote) - slack, len(quote), len(quote) + slack)
+    )
+    start, end = best(  # then the exact edges near the coarse pick
+        (s, e)
+        for s in range(max(0, coarse[0] - step), coarse[0] + step + 1)
+        for e in range(max(s + 1, coarse[1] - step), coarse[1] + step + 1)
+    )
+    ops = difflib.SequenceMatcher(None, text[start:end], quote, autojunk=False).get_opcodes()
+    if ops and ops[0][0] == "delete":  # text before the quote's start is not part of the passage
+        start += ops[0][2]
+        ops = ops[1:]
+    if ops and ops[-1][0] == "delete":
+        end = start + ops[-1][1] - (ops[0][1] if ops else 0)
+        ops = ops[:-1]
+    passage = text[start:end]
+    return passage, _first_difference(passage, quote)
+
+
+def _first_difference(passage: str, quote: str) -> str:
+    """The first differing stretch, widened to whole words so a reader can find it."""
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, passage, quote, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        edge = (passage[i1:i2] or quote[j1:j2])
+        if i1 > 0 and passage[i1 - 1].isalnum() and not edge[0].isspace():  # inside a word: widen left
+            while i1 > 0 and passage[i1 - 1].isalnum():
+                i1 -= 1
+            while j1 > 0 and quote[j1 - 1].isalnum():
+                j1 -= 1
+        if i2 < len(passage) and passage[i2].isalnum() and not edge[-1].isspace():  # and right
+            while i2 < len(passage) and passage[i2].isalnum():
+                i2 += 1
+            while j2 < len(quote) and quote[j2].isalnum():
+                j2 += 1
+        has, wrote = passage[i1:i2], quote[j1:j2]
+        if has and wrote:
+            return f"the text has {_show(has)} where the quote has {_show(wrote)}"
+        if has:
+            return f"the quote leaves out {_show(has)}"
+        return f"the quote adds {_show(wrote)}"
+    return ""
+
+
+def _show(fragment: str) -> str:
+    fragment = fragment if len(fragment) <= 40 else fragment[:39] + "…"
+    return json.dumps(fragment, ensure_ascii=False)
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ⏎ ", text.strip())
+
+
+# --- shaping the results -------------------------------------------------------------------
+
+
+def _sorted_unique(results: list[Result]) -> list[Result]:
+    unique = {(r.focus, r.path, r.message, r.severity, r.constraint, r.value): r for r in results}
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    return sorted(
+        unique.values(),
+        key=lambda r: (
+            str(r.source_file or "~"),
+            r.line or 0,
+            str(r.focus),
+            order.get(r.severity, 9),
+            str(r.path or ""),
+            r.message,
+        ),
+    )
+
+
+def _blank_node_names(results: list[Result], data: Graph) -> dict[Node, str]:
+    """Blank nodes have no name; show them as `[ a Class ]` using their asserted type."""
+    names = {}
+    for r in results:
+        if isinstance(r.focus, BNode) and r.focus not in names:
+            types = sorted(_NAMESPACES.normalizeUri(t) for t in data.objects(r.focus, RDF.type))
+            names[r.focus] = f"[ a {', '.join(types)} ]" if types else "[ blank node ]"
+    return names
+
+
+def _copy_tree(source: Graph, node: Node, target: Graph) -> None:
+    """Copy the triples reachable from blank node `node` (a SHACL path expression)."""
+    todo, seen = [node], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for p, o in source.predicate_objects(current):
+            target.add((current, p, o))
+            if isinstance(o, BNode):
+                todo.append(o)
+
+
+def _path_name(path: Node, graph: Graph) -> str:
+    """A SHACL path in SPARQL property-path syntax: ^p, p/q, (p|q), p*, p+, p?."""
+    if not isinstance(path, BNode):
+        return _NAMESPACES.normalizeUri(path) if isinstance(path, URIRef) else path.n3()
+    if (path, RDF.first, None) in graph:
+        return "/".join(_path_name(step, graph) for step in graph.items(path))
+    for predicate, template in (
+        (SH.inversePath, "^{}"),
+        (SH.zeroOrMorePath, "{}*"),
+        (SH.oneOrMorePath, "{}+"),
+        (SH.zeroOrOnePath, "{}?"),
+    ):
+        inner = graph.value(path, predicate)
+        if inner is not None:
+            return template.format(_path_name(inner, graph))
+    alternatives = graph.value(path, SH.alternativePath)
+    if alternatives is not None:
+        return "(" + "|".join(_path_name(step, graph) for step in graph.items(alternatives)) + ")"
+    return path.n3()

@@ -1,0 +1,153 @@
+"""The pieces that let agkg grow: the synthetic graph generator and the fast reasoning engine.
+
+owlrl is the reference; the "reasonable" engine may serve large graphs only because these tests
+show it entails the same triples on every graph owlrl can handle here (the article's data and a
+generated 10k-triple graph). Timings are bench/scale.py's business, never a test's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+
+from conftest import agkg_command
+
+from agkg.reasoning import infer
+from agkg.sources import Project, parse_files
+from agkg.vocab import AGD, AGKG, ORG
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+generate = importlib.import_module("generate")
+
+pytest.importorskip("reasonable")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A 10k-triple synthetic project with the default share of deliberate mistakes."""
+    folder = tmp_path_factory.mktemp("gen") / "g10k"
+    generate.generate(10_000, folder, seed=1, mistakes=0.001)
+    return folder
+
+
+def graphs_of(root: Path) -> tuple[Graph, Graph]:
+    project = Project(root)
+    return parse_files(project.data_files).graph, parse_files(project.ontology_files).graph
+
+
+def abox(triples: Graph, ontology: Graph) -> set:
+    """The triples about the data's own nodes: subjects the ontology does not describe."""
+    terms = set(ontology.subjects())
+    return {t for t in triples if t[0] not in terms}
+
+
+# --- the engines agree -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["article", "generated 10k"])
+def test_reasonable_entails_what_owlrl_entails(which, generated):
+    data, ontology = graphs_of(ROOT if which == "article" else generated)
+    reference = infer(data, ontology, engine="owlrl")
+    fast = infer(data, ontology, engine="reasonable")
+
+    missing, extra = abox(reference, ontology) - set(fast), abox(fast, ontology) - set(reference)
+    assert not missing and not extra, f"ABox differs: {len(missing)} only in owlrl, {len(extra)} only in reasonable"
+    # and the entailments about the ontology's terms (TBox) as well
+    assert set(reference) == set(fast)
+    # the property-chain shortcuts, which reasonable itself lacks, are there
+    assert any(p == AGKG.leaderOf for _, p, _ in fast)
+    assert any(p == AGKG.designatedBy for _, p, _ in fast)
+
+
+def test_chain_entailments_feed_further_inference():
+    """A chain's conclusion (agkg:leaderOf) gets its super-properties and inverses too."""
+    data, ontology = graphs_of(ROOT)
+    fast = infer(data, ontology, engine="reasonable")
+    kaabi, nujaba = AGD["akram-al-kaabi"], AGD["nujaba"]
+    for triple in [
+        (kaabi, AGKG.leaderOf, nujaba),
+        (kaabi, ORG.headOf, nujaba),
+        (kaabi, ORG.memberOf, nujaba),
+        (nujaba, AGKG.hasLeader, kaabi),
+        (nujaba, ORG.hasMember, kaabi),
+    ]:
+        assert triple in fast, triple
+
+
+def test_plain_literals_stay_plain():
+    data, ontology = graphs_of(ROOT)
+    fast = infer(data, ontology, engine="reasonable")
+    reference = infer(data, ontology, engine="owlrl")
+    labels = {t for t in fast if t[1] == URIRef("http://www.w3.org/2000/01/rdf-schema#label")}
+    assert labels and labels <= set(reference)
+
+
+def test_auto_is_the_default_and_keeps_the_reference_for_small_graphs():
+    data, ontology = graphs_of(ROOT)
+    assert set(infer(data, ontology)) == set(infer(data, ontology, engine="owlrl"))
+
+
+# --- the generator ---------------------------------------------------------------------------
+
+
+def test_the_generator_is_deterministic(tmp_path, generated):
+    again = tmp_path / "again"
+    generate.generate(10_000, again, seed=1, mistakes=0.001)
+    for path in sorted(generated.rglob("*")):
+        if path.is_file():
+            twin = again / path.relative_to(generated)
+            assert twin.read_bytes() == path.read_bytes(), path.relative_to(generated)
+
+
+def test_the_generated_graph_has_the_size_asked_for(generated):
+    manifest = json.loads((generated / "manifest.json").read_text(encoding="utf-8"))
+    data, _ = graphs_of(generated)
+    assert 9_000 <= len(data) <= 12_000
+    assert len(data) == manifest["triples"]
+    assert manifest["documents"] == len(list((generated / "seeds").glob("*.txt")))
+
+
+def test_every_quote_is_in_its_document_text(generated):
+    data, _ = graphs_of(generated)
+    quote, derived = AGKG.quote, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")
+    planted = {node for node, kind in generate.iter_mistakes(generated) if kind == "misquote"}
+    texts = {}
+    checked = 0
+    for node, text in data.subject_objects(quote):
+        for doc in data.objects(node, derived):
+            name = str(data.value(doc, AGKG.textFile))
+            texts.setdefault(name, (generated / "seeds" / name).read_text(encoding="utf-8"))
+            assert (str(text) in texts[name]) == (str(node) not in planted), node
+            checked += 1
+    assert checked > 1_000
+
+
+def test_validation_reports_exactly_the_planted_mistakes(generated):
+    """`agkg validate` on the generated project: a violation on each planted node, nothing else,
+    and not one warning (dates never after the citing document, every event dated)."""
+    run = subprocess.run(
+        [*agkg_command(), "--root", str(generated), "validate", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    planted = dict(generate.iter_mistakes(generated))
+    assert len(set(planted.values())) == len(generate.MISTAKES)  # every kind is there
+    flagged = {r["focus"] for r in report["results"] if r["severity"] == "Violation" and r["focus"].startswith(str(AGD))}
+    assert flagged == set(planted), {n: planted.get(n, "not planted") for n in flagged ^ set(planted)}
+    assert report["counts"]["warning"] == 0, [r for r in report["results"] if r["severity"] == "Warning"][:3]
+
+
+def test_a_clean_graph_has_no_mistakes_file_rows(tmp_path):
+    folder = tmp_path / "clean"
+    generate.generate(2_000, folder, seed=7, mistakes=0)
+    assert list(generate.iter_mistakes(folder)) == []
