@@ -4,8 +4,11 @@ Stopping a query. pyoxigraph has no timeout and no cancellation, and a thread ru
 cannot be interrupted, so a runaway query can only be stopped by ending the process it runs in.
 Queries therefore run in a few *executor* processes per web worker, each holding the store in
 memory. A request borrows an idle executor, sends it the query over a socketpair and waits:
-- after `demote_after` (0.25 s) the executor is reniced to 19, so a long query only gets CPU that
-  the quick ones leave idle: a cartesian product does not slow the other clients down;
+- once it has burnt CPU for about `demote_after` (0.25 s; measured from /proc, so a query that
+  only waits for a CPU on a busy machine is left alone) the executor is reniced to 19, so a long
+  query only gets CPU that the quick ones leave idle: a cartesian product does not slow the
+  other clients down. Afterwards its priority is restored, or where that is not permitted
+  (raising priority needs privileges) the executor is replaced;
 - at `timeout` (10 s) the executor is killed (SIGKILL: the work stops at once), the client gets
   503, and a fresh executor is started in the background; the others keep serving meanwhile.
 An executor that dies for another reason (out of memory under its address-space limit, a crash on
@@ -38,9 +41,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pickle
 import queue
 import re
+import select
 import signal
 import socket
 import struct
@@ -374,37 +377,90 @@ def _cut_tsv(solutions, max_rows: int) -> tuple[bytes, bool]:
 
 
 # --- the wire between a web worker and an executor ----------------------------------------------
+# One frame each way, in as few system calls as possible (a send, a poll and usually one recv in
+# the web worker; one recv and one sendmsg in the executor): on a virtual machine every system
+# call and every cross-CPU wake-up shows in the request rate.
+#   request: length, flags, results format, graph format, max_rows, then UTF-8 query NUL
+#            default graphs (newline-separated) NUL named graphs
+#   reply:   status, truncated, kind, format name, body length, then the body
 
-_LEN = struct.Struct("!I")
+_REQUEST = struct.Struct("!IBBBI")
 _REPLY = struct.Struct("!HBB16sI")  # status, truncated, kind (0/1/2), format name, body length
 _KINDS = ("", "results", "graph")
+_UNION, _DEFAULT, _NAMED = 1, 2, 4
+_CHUNK = 1 << 16
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _send(sock: socket.socket, payload: bytes) -> None:
-    sock.sendall(_LEN.pack(len(payload)) + payload)
+def _format_names() -> list[str | None]:
+    from .formats import FORMATS
+
+    return [None, *(f.name for f in FORMATS)]
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    buf = bytearray(n)
+_NAMES: list[str | None] = []
+
+
+def encode_request(request: Request) -> bytes:
+    names = _NAMES or _NAMES.extend(_format_names()) or _NAMES
+    flags = (
+        (_UNION if request.union else 0)
+        | (_DEFAULT if request.default_graphs is not None else 0)
+        | (_NAMED if request.named_graphs is not None else 0)
+    )
+    body = b"\0".join(
+        (
+            request.query.encode("utf-8", "surrogatepass"),
+            "\n".join(request.default_graphs or ()).encode(),
+            "\n".join(request.named_graphs or ()).encode(),
+        )
+    )
+    head = _REQUEST.pack(
+        _REQUEST.size - 4 + len(body),
+        flags,
+        names.index(request.results_format),
+        names.index(request.graph_format),
+        request.max_rows,
+    )
+    return head + body
+
+
+def decode_request(frame: bytes, names: list[str | None]) -> Request:
+    _, flags, results, graph, max_rows = _REQUEST.unpack_from(frame)
+    query, defaults, named = bytes(frame[_REQUEST.size :]).split(b"\0", 2)
+    return Request(
+        query.decode("utf-8", "surrogatepass"),
+        names[results],
+        names[graph],
+        union=bool(flags & _UNION),
+        default_graphs=_graph_list(defaults) if flags & _DEFAULT else None,
+        named_graphs=_graph_list(named) if flags & _NAMED else None,
+        max_rows=max_rows,
+    )
+
+
+def _graph_list(raw: bytes) -> tuple[str, ...]:
+    return tuple(raw.decode().split("\n")) if raw else ()
+
+
+def _read_frame(sock: socket.socket, buf: bytearray) -> memoryview:
+    """One length-prefixed request frame (blocking); raises EOFError when the parent is gone."""
     view = memoryview(buf)
     got = 0
-    while got < n:
+    need = 4
+    while got < need:
         k = sock.recv_into(view[got:])
         if not k:
-            raise EOFError("executor closed the connection")
+            raise EOFError
         got += k
-    return bytes(buf)
-
-
-def _encode_reply(reply: Reply) -> bytes:
-    head = _REPLY.pack(reply.status, reply.truncated, _KINDS.index(reply.kind), reply.format.encode(), len(reply.body))
-    return head + reply.body
-
-
-def _decode_reply(sock: socket.socket) -> Reply:
-    status, truncated, kind, fmt, size = _REPLY.unpack(_recv_exact(sock, _REPLY.size))
-    body = _recv_exact(sock, size) if size else b""
-    return Reply(status, fmt.rstrip(b"\0").decode(), body, bool(truncated), _KINDS[kind])
+        if need == 4 and got >= 4:
+            need = 4 + int.from_bytes(buf[:4], "big")
+            if need > len(buf):  # a long query: a buffer of its own
+                bigger = bytearray(need)
+                bigger[:got] = view[:got]
+                view.release()
+                buf, view = bigger, memoryview(bigger)
+    return view[:need]
 
 
 def executor_main(argv: list[str] | None = None) -> None:
@@ -420,14 +476,20 @@ def executor_main(argv: list[str] | None = None) -> None:
     store = ox.Store()
     store.bulk_load(path=args["dump"], format=ox.RdfFormat.N_QUADS)
     prefixes = args.get("prefixes") or None
+    names = _format_names()
+    buf = bytearray(_CHUNK)
     sock.sendall(b"R")  # ready
     while True:
         try:
-            size = _LEN.unpack(_recv_exact(sock, _LEN.size))[0]
-            request = pickle.loads(_recv_exact(sock, size))
+            request = decode_request(_read_frame(sock, buf), names)
         except (EOFError, OSError):
             return
-        sock.sendall(_encode_reply(execute(store, request, prefixes)))
+        reply = execute(store, request, prefixes)
+        head = _REPLY.pack(reply.status, reply.truncated, _KINDS.index(reply.kind), reply.format.encode(), len(reply.body))
+        sent = sock.sendmsg([head, reply.body])
+        if sent < len(head) + len(reply.body):  # a large body: the rest with sendall
+            rest = (head + reply.body)[sent:]
+            sock.sendall(rest)
 
 
 def _limit_memory(limit: int) -> None:
@@ -472,35 +534,62 @@ class _Executor:
         self.proc = proc
         self.sock = sock
         self.demoted = False
+        self.buf = bytearray(_CHUNK)
+        self.poller = select.poll()
+        self.poller.register(sock, select.POLLIN)
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
     def call(self, request: Request, deadline: float, demote_after: float) -> Reply:
-        _send(self.sock, pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
-        demote_at = time.monotonic() + demote_after
-        while True:
-            now = time.monotonic()
-            wait = (min(deadline, demote_at) if not self.demoted else deadline) - now
-            if wait <= 0:
-                if now >= deadline:
-                    raise QueryTimeout
-                self._demote()
-                continue
-            try:
-                ready, _, _ = _wait_readable(self.sock, wait)
-            except OSError as exc:
-                raise ExecutorLost(str(exc)) from None
-            if ready:
-                break
-        self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        """Send `request`, wait for the reply until `deadline`, renicing the executor at `demote_after`."""
         try:
-            return _decode_reply(self.sock)
-        except TimeoutError:
-            raise QueryTimeout from None
-        except (EOFError, OSError) as exc:
+            self.sock.sendall(encode_request(request))
+        except OSError as exc:
             raise ExecutorLost(str(exc)) from None
+        check_at = time.monotonic() + demote_after
+        cpu_mark = None
+        buf = self.buf
+        view = memoryview(buf)
+        got, need = 0, _REPLY.size
+        while got < need:
+            now = time.monotonic()
+            if now >= deadline:
+                raise QueryTimeout
+            if not self.demoted and now >= check_at:
+                # Demote a query that burns CPU, not one that merely waits for it on a busy machine.
+                cpu = self.cpu_seconds()
+                if cpu is None or (cpu_mark is not None and cpu - cpu_mark >= demote_after / 2):
+                    self._demote()
+                cpu_mark, check_at = cpu, now + demote_after
+            until = deadline if self.demoted else min(deadline, check_at)
+            if not self.poller.poll(max((until - now) * 1000, 0.0)):
+                continue
+            k = self.sock.recv_into(view[got:])
+            if not k:
+                raise ExecutorLost("the executor exited")
+            got += k
+            if need == _REPLY.size and got >= need:
+                need += _REPLY.unpack_from(buf)[4]
+                if need > len(buf):  # a large result: a buffer of its own, for this reply only
+                    bigger = bytearray(need)
+                    bigger[:got] = view[:got]
+                    view.release()
+                    buf, view = bigger, memoryview(bigger)
+        status, truncated, kind, fmt, size = _REPLY.unpack_from(buf)
+        body = bytes(view[_REPLY.size : need])
+        view.release()
+        return Reply(status, fmt.rstrip(b"\0").decode(), body, bool(truncated), _KINDS[kind])
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the executor has used, from /proc (None where there is no /proc)."""
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            return None
 
     def _demote(self) -> None:
         self.demoted = True
@@ -509,18 +598,21 @@ class _Executor:
         except OSError:
             pass
 
+    def restore(self) -> bool:
+        """Undo a demotion after its query; False where raising priority is not permitted."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.pid, 0)
+        except OSError:
+            return False
+        self.demoted = False
+        return True
+
     def kill(self) -> None:
         try:
             self.proc.kill()
         except OSError:
             pass
         self.sock.close()
-
-
-def _wait_readable(sock: socket.socket, timeout: float):
-    import select
-
-    return select.select([sock], [], [], timeout)
 
 
 class ExecutorPool:
@@ -572,7 +664,7 @@ class ExecutorPool:
         except BaseException:
             self._replace(executor, "lost")
             raise
-        if executor.demoted:  # it may not raise its priority back: swap it for a fresh one
+        if executor.demoted and not executor.restore():  # stuck at nice 19: swap it for a fresh one
             self._replace(executor, "restart")
         else:
             self._idle.put(executor)

@@ -39,17 +39,21 @@ class Metrics:
         self.folder = Path(folder) if folder else None
         self.static = static or {}  # gauges known at start-up: name -> {label value: number}
         self._lock = threading.Lock()
-        self._pid = None
         self._values: memoryview | None = None
+        if hasattr(os, "register_at_fork"):  # a forked worker starts its own file
+            os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._values = None
+        self._lock = threading.Lock()
 
     def _own(self) -> memoryview:
-        """This process's slots (created on first use, and again after a fork)."""
-        if self._values is None or self._pid != os.getpid():
-            self._pid = os.getpid()
+        """This process's slots (created on first use)."""
+        if self._values is None:
             if self.folder is None:
                 self._values = memoryview(bytearray(_SIZE)).cast("d")
             else:
-                path = self.folder / f"worker-{self._pid}.bin"
+                path = self.folder / f"worker-{os.getpid()}.bin"
                 with open(path, "wb+") as handle:
                     handle.truncate(_SIZE)
                     self._values = memoryview(mmap.mmap(handle.fileno(), _SIZE)).cast("d")

@@ -43,22 +43,23 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> R
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql() -> Response:
     """One SPARQL query, from the URL (GET), a form (POST) or a direct body (POST)."""
+    req = request._get_current_object()  # one proxy lookup instead of one per attribute
     endpoint = current_app.extensions["agkg"]
-    args = request.args
-    if request.method == "POST":
-        mimetype = request.mimetype
+    args = req.args
+    if req.method == "POST":
+        mimetype = req.mimetype
         if mimetype in FORM_TYPES:
-            params = request.form.to_dict(flat=False)  # body parameters
+            params = req.form.to_dict(flat=False)  # body parameters
             for key, values in args.lists():  # URL parameters count too (dataset, format)
                 params.setdefault(key, []).extend(values)
             queries = params.get("query", [])
         elif mimetype in QUERY_TYPES:
-            charset = request.mimetype_params.get("charset", "utf-8").lower()
+            charset = req.mimetype_params.get("charset", "utf-8").lower()
             if charset not in ("utf-8", "utf8"):
                 return error(415, f"a SPARQL query body must be UTF-8, not {charset}")
             params = args.to_dict(flat=False)
             try:
-                body = request.get_data(cache=False).decode("utf-8")
+                body = req.get_data(cache=False).decode("utf-8")
             except UnicodeDecodeError as exc:
                 return error(400, f"the query body is not valid UTF-8 (byte {exc.start})")
             queries = [body, *params.get("query", [])]
@@ -70,10 +71,10 @@ def sparql() -> Response:
                 f"POST a query as application/x-www-form-urlencoded (query=...) or as "
                 f"application/sparql-query, not {mimetype or 'a body without Content-Type'}",
             )
+        get = lambda key: params.get(key, [])  # noqa: E731
     else:
-        params = None
         queries = args.getlist("query")
-    get = (lambda k: params.get(k, [])) if params is not None else args.getlist
+        get = args.getlist
     if get("update"):
         return error(403, READ_ONLY)
     if not queries:
@@ -81,11 +82,11 @@ def sparql() -> Response:
     if len(queries) > 1:
         return error(400, f"give exactly one query parameter, not {len(queries)}")
     query = queries[0]
-    request.environ["agkg.query"] = query
-    if request.method != "POST" and len(query) > MAX_GET_QUERY:
+    req.environ["agkg.query"] = query
+    if req.method != "POST" and len(query) > MAX_GET_QUERY:
         return error(414, f"the query is {len(query)} characters long; send queries over {MAX_GET_QUERY} with POST")
     try:
-        choice = _choice(get("format") + get("output"))
+        choice = _choice(get("format") + get("output"), req.headers.get("Accept"))
     except F.BadFormat as exc:
         return error(400, str(exc))
     started = time.perf_counter()
@@ -98,22 +99,19 @@ def sparql() -> Response:
         )
     except Refused as exc:
         endpoint.metrics.observe_query(exc.status, time.perf_counter() - started, 0, False)
-        headers = {"Retry-After": "1"} if exc.status == 503 else None
-        return error(exc.status, exc.message, headers)
-    fmt = F.BY_NAME[reply.format]
-    response = Response(reply.body, status=200, content_type=fmt.content_type)
-    response.headers["Vary"] = "Accept"
+        return error(exc.status, exc.message, {"Retry-After": "1"} if exc.status == 503 else None)
+    headers = [("Content-Type", F.BY_NAME[reply.format].content_type), ("Vary", "Accept")]
     if reply.truncated:
-        response.headers["X-SPARQL-MaxRows"] = str(endpoint.settings.max_rows)
+        headers.append(("X-SPARQL-MaxRows", str(endpoint.settings.max_rows)))
     endpoint.metrics.observe_query(200, time.perf_counter() - started, len(reply.body), reply.truncated)
-    return response
+    return Response(reply.body, 200, headers)
 
 
-def _choice(format_params: list[str]) -> F.Choice:
+def _choice(format_params: list[str], accept: str | None) -> F.Choice:
     """From `format=`/`output=` when given (clients such as SPARQLWrapper repeat one format under
     several spellings, which is fine; two different formats are not), else from Accept."""
     if not format_params:
-        return F.choose(request.headers.get("Accept"))
+        return F.choose(accept)
     choices = {F.choose(None, value) for value in format_params}
     if len(choices) > 1:
         raise F.BadFormat(f"the format parameters name different formats: {', '.join(format_params)}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
 
-from rdflib import BNode, Graph, URIRef
+from rdflib import Graph, URIRef
 from rdflib.term import Node
 from rdflib.util import guess_format
 
@@ -105,6 +105,10 @@ class Parsed:
             seen.update(parents)
             frontier = parents
         return []
+
+    def describes(self, node: Node) -> bool:
+        """Whether some file writes `node` as a subject."""
+        return node in self._origins
 
     def _order(self, origin: tuple[Path, int]) -> tuple[int, int]:
         path, line = origin

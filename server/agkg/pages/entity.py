@@ -55,6 +55,7 @@ class Relation:
     value: Seg
     incoming: bool
     inferred: bool
+    other: str = ""  # the IRI at the other end
 
 
 @dataclass
@@ -78,7 +79,7 @@ class EntityPage:
     self_fact: FactLine | None
     facts: list[tuple[str, list[FactLine]]]
     relations: list[Relation]
-    literals: list[tuple[str, str, bool]]  # (property words, value, inferred?)
+    literals: list[tuple[str, str, bool, str]]  # (property words, value, inferred?, property IRI)
     raw: list[RawTriple]
     document_file: str = ""
     fact_count: int = 0
@@ -121,6 +122,9 @@ def build(reader: Reader, desc: Description, ctx: Context) -> EntityPage:
         if grouped.get(g)
     ]
 
+    if self_fact is not None and iri not in ctx.labels:
+        label = "".join(seg.text for seg in self_fact.segments)  # a fact node is named by what it says
+    attested = _attested(desc)
     return EntityPage(
         iri=iri,
         label=label,
@@ -132,12 +136,29 @@ def build(reader: Reader, desc: Description, ctx: Context) -> EntityPage:
         glance=_glance(desc, ctx),
         self_fact=self_fact,
         facts=facts,
-        relations=_relations(desc, ctx, sourced),
-        literals=_literals(desc, ctx),
+        relations=[r for r in _relations(desc, ctx, sourced) if (r.incoming, r.predicate, r.other) not in attested],
+        literals=[lit for lit in _literals(desc, ctx) if (False, lit[3], lit[1]) not in attested],
         raw=_raw(desc, ctx),
         document_file=next((v.value for v in desc.values(str(TEXT_FILE))), ""),
         fact_count=len(lines),
     )
+
+
+def _attested(desc: Description) -> set[tuple[bool, str, str]]:
+    """(incoming?, predicate, value as shown) of each triple an attestation on the page backs,
+    so "Other statements" does not repeat what "In the sources" already shows with its quote."""
+    subject, predicate, obj = str(RDF.subject), str(RDF.predicate), str(RDF.object)
+    out = set()
+    for node in desc.facts.values():
+        s, p, o = node.one(subject), node.one(predicate), node.one(obj)
+        if s is None or p is None or o is None:
+            continue
+        if s.value == desc.iri:
+            shown = dates.human(o) if isinstance(o, ox.Literal) and dates.precision(o) else o.value
+            out.add((False, p.value, shown))
+        if o.value == desc.iri:
+            out.add((True, p.value, s.value))
+    return out
 
 
 def _labels(desc: Description) -> list[tuple[str, str, str]]:
@@ -195,11 +216,11 @@ def _relations(desc: Description, ctx: Context, sourced: set[str]) -> list[Relat
         if a.predicate == TYPE:
             continue
         out.append(Relation(ctx.label(a.predicate), a.predicate, ctx.link(a.predicate), ctx.seg(a.other),
-                            a.incoming, a.inferred_only))
+                            a.incoming, a.inferred_only, a.other.value))
     return sorted(out, key=lambda r: (r.incoming, r.inferred, r.words, r.value.text.lower()))
 
 
-def _literals(desc: Description, ctx: Context) -> list[tuple[str, str, bool]]:
+def _literals(desc: Description, ctx: Context) -> list[tuple[str, str, bool, str]]:
     skip = LABEL_PROPERTIES | {str(QUOTE), str(SKOS.definition)}
     out = []
     for arc in desc.outgoing:
@@ -208,7 +229,7 @@ def _literals(desc: Description, ctx: Context) -> list[tuple[str, str, bool]]:
         value = dates.human(arc.other) if dates.precision(arc.other) else arc.other.value
         if arc.other.datatype.value.endswith("#boolean"):
             value = "yes" if arc.other.value == "true" else "no"
-        out.append((ctx.label(arc.predicate), value, arc.inferred_only))
+        out.append((ctx.label(arc.predicate), value, arc.inferred_only, arc.predicate))
     return sorted(out)
 
 

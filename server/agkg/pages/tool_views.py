@@ -25,10 +25,23 @@ def competency_examples() -> list[dict[str, str]]:
     examples = []
     for path in sorted(folder.glob("*.rq")):
         text = path.read_text(encoding="utf-8")
-        first = next((line for line in text.splitlines() if line.startswith("#")), path.stem)
-        title = first.lstrip("# ").split(". ", 1)[-1]
+        title = _question(text) or path.stem
         examples.append({"name": path.stem, "title": title, "query": text})
     return examples
+
+
+def _question(text: str) -> str:
+    """The question a competency query's leading comment asks ("# 2. Who leads ...?"), which
+    may run over several comment lines."""
+    words = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        words.append(line.lstrip("# ").strip())
+        if words[-1].endswith("?"):
+            break
+    question = " ".join(words)
+    return question.split(". ", 1)[1] if question[:1].isdigit() and ". " in question else question
 
 
 DEFAULT_QUERY = """# Who leads which group, in which role? (agkg:leaderOf is inferred from membership nodes)
@@ -76,13 +89,13 @@ def network() -> Response:
     from .web import assets_installed
 
     return render("network.html", queries={n: picture_query(n) for n in ("network-edges", "network-nodes")},
-                  installed=assets_installed())
+                  installed=assets_installed(), iri_base=access.iri_map().base)
 
 
 @bp.route("/timeline")
 def timeline() -> Response:
     """Dated events, designations and statements on a time axis, from a live SPARQL query."""
-    return render("timeline.html", queries={"timeline": picture_query("timeline")})
+    return render("timeline.html", queries={"timeline": picture_query("timeline")}, iri_base=access.iri_map().base)
 
 
 # --- the ontology ------------------------------------------------------------------------------
@@ -99,8 +112,13 @@ def ontology(suffix: str | None = None) -> Response:
     chosen = negotiate(fmt)
     iris = access.iri_map()
     if chosen == "html":
+        from .entity import prefixed
+        from .web import assets_installed
+
         model = ontology_view.read(access.select)
-        response = render("ontology.html", onto=model, hierarchy=_hierarchy(model))
+        response = render("ontology.html", onto=model, hierarchy=_hierarchy(model), children=model.children(),
+                          ontology_iri=iris.ontology_iri, prefixed=prefixed, installed=assets_installed(),
+                          wikidata_page=_wikidata_page)
     else:
         response = rdf_response(_ontology_file_triples("agkg.ttl"), chosen)
     if suffix is None:
@@ -126,6 +144,12 @@ def ontology_part(name: str) -> Response:
     if stem == model_version:
         return redirect(request.script_root + "/ontology" + (f".{name.rpartition('.')[2]}" if fmt else ""), code=303)
     return text_response(f"no ontology part {name!r}; see /ontology", 404)
+
+
+def _wikidata_page(iri: str) -> str:
+    """wdt:P463 -> its Wikidata property page (the direct-claim IRI itself does not resolve)."""
+    prefix = PREFIXES["wdt"]
+    return f"https://www.wikidata.org/wiki/Property:{iri[len(prefix):]}" if iri.startswith(prefix) else iri
 
 
 def _ontology_file_triples(file_name: str) -> list[ox.Triple]:
@@ -181,9 +205,34 @@ def dump_list() -> list[dict]:
 
 @bp.route("/dumps/")
 def dumps() -> Response:
-    """The downloadable dumps with their triple counts, and where the VoID description is."""
+    """The downloadable dumps with their triple counts: a page for people, VoID for machines
+    (each dump a void:Dataset with its void:dataDump and void:triples)."""
     meta = access.endpoint().meta
-    return render("dumps.html", dumps=dump_list(), meta=meta)
+    fmt = negotiate(None)
+    if fmt == "html":
+        response = render("dumps.html", dumps=dump_list(), meta=meta)
+    else:
+        response = rdf_response(dumps_void(request.url_root.rstrip("/") + request.script_root), fmt)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def dumps_void(root: str) -> list[ox.Triple]:
+    """VoID triples of the dumps: the dataset, one subset per named graph, their files and counts."""
+    void = "http://rdfs.org/ns/void#"
+    rdf_type = ox.NamedNode(PREFIXES["rdf"] + "type")
+    dataset = ox.NamedNode(f"{root}/.well-known/void#dataset")
+    triples = []
+    for d in dump_list():
+        node = dataset if not d["graph"] else ox.NamedNode(f"{root}/dumps/#{d['name']}")
+        triples.append(ox.Triple(node, rdf_type, ox.NamedNode(void + "Dataset")))
+        triples.append(ox.Triple(node, ox.NamedNode(void + "triples"), ox.Literal(str(d["triples"]), datatype=ox.NamedNode(PREFIXES["xsd"] + "integer"))))
+        triples += [ox.Triple(node, ox.NamedNode(void + "dataDump"), ox.NamedNode(f"{root}/dumps/{f}")) for f in d["files"]]
+        if d["graph"]:
+            triples.append(ox.Triple(dataset, ox.NamedNode(void + "subset"), node))
+            triples.append(ox.Triple(node, ox.NamedNode("http://www.w3.org/ns/sparql-service-description#name"), ox.NamedNode(d["graph"])))
+            triples.append(ox.Triple(node, ox.NamedNode(PREFIXES["dcterms"] + "description"), ox.Literal(d["description"], language="en")))
+    return triples
 
 
 @bp.route("/dumps/<name>")

@@ -61,10 +61,19 @@ def negotiate(suffix_format: str | None) -> str:
     return graph.name
 
 
+# Namespaces of the service's own descriptions, declared when used (besides the project's PREFIXES).
+DESCRIPTION_PREFIXES = {
+    "void": "http://rdfs.org/ns/void#",
+    "sd": "http://www.w3.org/ns/sparql-service-description#",
+}
+
+
 def used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
+    """The known prefixes some IRI of `triples` starts with (Turtle then declares only those)."""
     iris = {t.value for triple in triples for t in triple if isinstance(t, ox.NamedNode)}
     iris |= {t.datatype.value for triple in triples for t in triple if isinstance(t, ox.Literal)}
-    return {p: ns for p, ns in PREFIXES.items() if any(i.startswith(ns) for i in iris)}
+    known = {**PREFIXES, **DESCRIPTION_PREFIXES}
+    return {p: ns for p, ns in known.items() if any(i.startswith(ns) for i in iris)}
 
 
 def rdf_response(triples: list[ox.Triple], fmt_name: str, status: int = 200) -> Response:
