@@ -29,7 +29,7 @@ from . import formats as F
 from .config import ConfigError, Settings, load_settings, settings_from_dict
 from .limits import Busy, ExecutorLost, ExecutorPool, QueryPolicy, QueryTimeout, Refused, Reply, Request, looks_like_update
 from .metrics import Metrics
-from .sources import Project
+from .sources import Project, SourceError
 from .store import GRAPHS, CacheEntry, ensure_cache
 from .vocab import PREFIXES
 
@@ -242,11 +242,20 @@ def serve(host: str = "127.0.0.1", port: int = 8000, config_file: Path | None = 
     try:
         settings = load_settings(config_file, root=str(Path(root).resolve()) if root else None)
     except ConfigError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    project = Project(Path(settings.root).resolve()) if settings.root else Project.discover()
-    settings = settings.replace(root=str(project.root))
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     started = time.perf_counter()
-    entry = ensure_cache(project, Path(settings.cache_dir) if settings.cache_dir else None)
+    try:
+        project = Project(Path(settings.root).resolve()) if settings.root else Project.discover()
+        settings = settings.replace(root=str(project.root))
+        entry = ensure_cache(project, Path(settings.cache_dir) if settings.cache_dir else None)
+    except SourceError as exc:  # path:line: message, and the exit status of unreadable input
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        where = settings.cache_dir or "the project's .agkg-cache/"
+        print(f"error: cannot build the store cache in {where}: {exc}; set cache_dir in --config", file=sys.stderr)
+        raise SystemExit(2) from None
     log.info("store ready in %.2f s: %s triples (%s)", time.perf_counter() - started, entry.meta["union_triples"], entry.path)
     run_dir = tempfile.mkdtemp(prefix="agkg-run-")
     os.environ[_ENV] = json.dumps({"settings": settings.to_dict(), "entry": str(entry.path), "run_dir": run_dir})

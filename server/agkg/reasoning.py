@@ -70,28 +70,44 @@ def _owlrl_closure(data: Graph, ontology: Graph) -> Iterable[Triple]:
 def _reasonable_closure(data: Graph, ontology: Graph) -> Iterable[Triple]:
     """The OWL 2 RL closure by `reasonable` (Rust), less the asserted triples, made equal to owlrl's.
 
-    reasonable (0.4) leaves out three things owlrl gives, so they are added here:
+    reasonable (0.4) leaves out or mishandles four things, so they are done here:
     - property chains (rule prp-spo2, owl:propertyChainAxiom: agkg:memberOf, agkg:leaderOf,
-      agkg:designatedBy, agkg:killedBy, agkg:founderOf): joined in Python over its closure and
-      fed back to it, whose next pass is incremental, until a join finds nothing new;
+      agkg:designatedBy, agkg:killedBy, agkg:founderOf): it has no such rule;
+    - functional and inverse-functional properties (prp-fp, prp-ifp): it joins their triples on
+      the property alone, which is quadratic (at 1M triples, 40k agkg:date values asked for a
+      12 GB buffer), so their typing is held back from it and the rules run here, keyed on the
+      subject (object). Two literal values of one functional property are not made owl:sameAs
+      (that is a generalized triple, dropped anyway); owlrl would also copy each triple with
+      one literal onto the other, which shapes reject as a second value in the first place;
     - the TBox rules scm-dom/scm-rng (a domain or range inherited along sub-properties and
       super-classes): taken from owlrl's closure of the ontology alone, which is small (~0.5 s);
     - plain literals, which it returns typed xsd:string: given back untyped, as written.
+    Entailments of the first two are fed back to it (its next pass is incremental) until
+    nothing new comes.
     """
     import reasonable
 
     tbox = [t for t in _owlrl_closure(Graph(), ontology) if not isinstance(t[0], Literal) and isinstance(t[1], URIRef)]
+    held_data = {t for kind in _FUNCTIONAL for t in data.triples((None, RDF.type, kind))}
+    held = held_data | {t for t in tbox if t[1] == RDF.type and t[2] in _FUNCTIONAL}
+    functional = {s for s, _, o in held if o == OWL.FunctionalProperty}
+    inverse_functional = {s for s, _, o in held if o == OWL.InverseFunctionalProperty}
+
     reasoner = reasonable.PyReasoner()
-    reasoner.from_graph(data)
-    reasoner.from_graph(tbox)  # holds the ontology as well
+    reasoner.from_graph([t for t in data if t not in held_data] if held_data else data)
+    reasoner.from_graph([t for t in tbox if t not in held])  # holds the ontology as well
     closure = set(reasoner.reason())
+    closure.update(held)
     chains = _property_chains(closure)
-    while chains:
-        new = _chain_entailments(closure, chains) - closure
+    while True:
+        new = _chain_entailments(closure, chains) | _functional_entailments(closure, functional, inverse_functional)
+        new -= closure
         if not new:
             break
         reasoner.from_graph(list(new))
+        closure = None  # let the previous closure go before the next one is built
         closure = set(reasoner.reason())
+        closure.update(held)
     asserted = set(data)
     asserted.update(ontology)
     for s, p, o in closure:
@@ -99,6 +115,23 @@ def _reasonable_closure(data: Graph, ontology: Graph) -> Iterable[Triple]:
             o = Literal(str(o))
         if (s, p, o) not in asserted:
             yield s, p, o
+
+
+_FUNCTIONAL = (OWL.FunctionalProperty, OWL.InverseFunctionalProperty)
+
+
+def _functional_entailments(closure: Iterable[Triple], functional: set, inverse_functional: set) -> set:
+    """prp-fp (x p y1, x p y2 gives y1 owl:sameAs y2) and prp-ifp (x1 p y, x2 p y gives
+    x1 owl:sameAs x2), grouped by subject or object so the work is linear."""
+    if not functional and not inverse_functional:
+        return set()
+    groups: dict = {}
+    for s, p, o in closure:
+        if p in functional and not isinstance(o, Literal):
+            groups.setdefault((p, s, 0), set()).add(o)
+        if p in inverse_functional:
+            groups.setdefault((p, o, 1), set()).add(s)
+    return {(a, OWL.sameAs, b) for same in groups.values() if len(same) > 1 for a in same for b in same if a != b}
 
 
 def _property_chains(triples: Iterable[Triple]) -> list[tuple[URIRef, tuple]]:
@@ -111,7 +144,7 @@ def _property_chains(triples: Iterable[Triple]) -> list[tuple[URIRef, tuple]]:
             first[s] = o
         elif p == RDF.rest:
             rest[s] = o
-    chains = []
+    chains: list[tuple[URIRef, tuple]] = []
     for prop, node in heads.items():
         steps = []
         while node in first and len(steps) <= len(first):
@@ -124,6 +157,8 @@ def _property_chains(triples: Iterable[Triple]) -> list[tuple[URIRef, tuple]]:
 
 def _chain_entailments(closure: Iterable[Triple], chains: list[tuple[URIRef, tuple]]) -> set:
     """prp-spo2: x p1 y1 ... yn-1 pn z gives x p z, for each chain."""
+    if not chains:
+        return set()
     wanted = {step for _, steps in chains for step in steps}
     edges: dict = {p: {} for p in wanted}
     for s, p, o in closure:

@@ -295,5 +295,3 @@ def document_names(reader: Reader, iris: set[str]) -> dict[str, str]:
             names[iri] = labels.get(iri, local_name(iri))
     return names
 
-
-RDF_TYPE = str(RDF.type)

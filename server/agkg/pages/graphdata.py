@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from ..vocab import (
-    AGKG,
     ASSERTED_GRAPH,
     DERIVED_FROM,
     INFERRED_GRAPH,
@@ -219,11 +218,6 @@ class Reader:
         )
         return [(row["s"].value, row["l"].value, row["c"].value) for row in rows]
 
-    def entity_count(self) -> int:
-        rows = self.select(
-            f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH <{ASSERTED_GRAPH}> {{ ?s ?p ?o }} FILTER(isIRI(?s)) }}"
-        )
-        return int(rows[0]["n"].value) if rows else 0
 
 
 def _arcs(rows: list[Row], other: str, incoming: bool) -> list[Arc]:
@@ -244,6 +238,3 @@ def _nodes(rows: list[Row], subject: str) -> dict[str, Node]:
             node.props[row["p"].value].append(value)
     return nodes
 
-
-def is_fact_class(iri: str) -> bool:
-    return iri.startswith(str(AGKG))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from ..vocab import AGKG, ONTOLOGY_GRAPH, OWL, RDF, RDFS, SKOS
+from ..vocab import AGKG, ONTOLOGY_GRAPH, OWL, PREFIXES, RDF, RDFS, SKOS
 from .graphdata import Select
 
 OWL_CLASS = str(OWL.Class)
@@ -46,6 +46,17 @@ class Term:
     @property
     def own(self) -> bool:
         return self.iri.startswith(str(AGKG))
+
+    @property
+    def anchor(self) -> str:
+        """The fragment naming this term on the page: agkg terms by their local name (so the
+        page's anchors are the terms' own IRIs, ontology#Membership), others as org-Membership."""
+        if self.own:
+            return self.local
+        for prefix, ns in PREFIXES.items():
+            if self.iri.startswith(ns):
+                return f"{prefix}-{self.iri[len(ns):]}"
+        return self.local
 
 
 @dataclass

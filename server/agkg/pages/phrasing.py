@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from ..vocab import AGKG, DERIVED_FROM, ORG, QUOTE, RDF, SCHEMA, SKOS
+from ..vocab import AGKG, DERIVED_FROM, ORG, RDF, SKOS
 from . import dates
 from .graphdata import Node, Term
 
@@ -46,7 +46,6 @@ class FactLine:
     group: str  # membership, designation, event, statement, relation, claim, assessment, media, other
     kind: str  # the class label: "membership", "threat", ...
     segments: list[Seg]
-    details: list[tuple[str, list[Seg]]] = field(default_factory=list)  # (label, values) under the line
     when: str = ""  # human date at its precision
     when_iso: str = ""  # for sorting and the timeline
     when_words: str = ""  # the article's own words for the date
@@ -323,10 +322,3 @@ def _add_date(line: FactLine, node: Node) -> None:
     if words is not None:
         line.when_words = words.value
 
-
-def quote_check(node: Node) -> bool:
-    """True when a node carries a supporting quote (what makes it a sourced fact on a page)."""
-    return bool(node.all(str(QUOTE)))
-
-
-SCHEMA_BIRTH = str(SCHEMA.birthDate)

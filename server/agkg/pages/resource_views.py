@@ -1,10 +1,13 @@
 """Entity IRIs and their pages: /id/<slug>, its documents, the index, search and the home page.
 
 Behaviour of an entity IRI (https://w3id.org/agkg/id/<slug>, served at /id/<slug>):
-- /id/<slug> names the thing itself (a group, a person, a membership): it answers
-  `303 See Other` to the document that describes it in the format `Accept` asks for
-  (/id/<slug>.html for browsers, .ttl, .nt, .jsonld or .rdf for RDF clients), with
-  `Vary: Accept`. This is the W3C "Cool URIs" recipe for things that are not documents.
+- /id/<slug> names the thing itself (a group, a person, a membership). An RDF client (Turtle,
+  N-Triples, JSON-LD, RDF/XML, or no preference) gets its description at once: `200` with
+  `Content-Location: /id/<slug>.<suffix>` naming the document it came from, so
+  `curl -H 'Accept: text/turtle' <IRI>` prints it without following a redirect (the 200 +
+  Content-Location reading of httpRange-14). A browser gets `303 See Other` to
+  /id/<slug>.html, so the address bar shows a page's address, not the thing's. Both carry
+  `Vary: Accept`.
 - /id/<slug>.<suffix> is that document: `200` in exactly that format, with `Link` headers to
   the other formats.
 - An IRI the graph does not mention answers `404`, with a page that suggests entities whose
@@ -23,7 +26,7 @@ import pyoxigraph as ox
 from flask import Response, redirect, request
 
 from .. import formats as F
-from ..vocab import AGKG, GRAPH, PROV, QUOTE, TEXT_FILE
+from ..vocab import AGKG, PROV
 from . import access, article, entity
 from .graphdata import Reader, iri_ref
 from .iris import SUFFIX_OF, split_suffix
@@ -56,9 +59,15 @@ def resource(name: str) -> Response:
     fmt = negotiate(suffix_format)
     if suffix_format is None:
         if not _exists(reader, iri):
-            return not_found(iri, slug, fmt)
+            response = not_found(iri, slug, fmt)
+            response.headers["Vary"] = "Accept"
+            return response
         location = request.script_root + iris.document(iri, fmt)
-        response = redirect(location, code=303)
+        if fmt == "html":
+            response = redirect(location, code=303)
+        else:
+            response = rdf_response(describe_triples(iri), fmt)
+            response.headers["Content-Location"] = location
         response.headers["Vary"] = "Accept"
         response.headers["Link"] = alternates(iris, iri)
         return response
@@ -281,5 +290,3 @@ def graph(name: str) -> Response:
     response.headers["Vary"] = "Accept"
     return response
 
-
-_unused = (GRAPH, QUOTE, TEXT_FILE)

@@ -38,9 +38,9 @@ def _question(text: str) -> str:
         if not line.startswith("#"):
             break
         words.append(line.lstrip("# ").strip())
-        if words[-1].endswith("?"):
+        if "?" in words[-1]:
             break
-    question = " ".join(words)
+    question = " ".join(words).split("?", 1)[0] + ("?" if "?" in " ".join(words) else "")
     return question.split(". ", 1)[1] if question[:1].isdigit() and ". " in question else question
 
 
@@ -170,7 +170,7 @@ def _hierarchy(model: ontology_view.Ontology) -> dict:
     own = [c for c in model.classes if c.own]
     wanted = {c.iri for c in own} | {p for c in own for p in c.parents}
     nodes = [{"id": i, "label": model.label(i), "own": i in {c.iri for c in own},
-              "anchor": model.terms[i].local if i in model.terms else ""} for i in sorted(wanted)]
+              "anchor": model.terms[i].anchor if i in model.terms else ""} for i in sorted(wanted)]
     edges = [{"source": c.iri, "target": p} for c in own for p in c.parents]
     return {"nodes": nodes, "edges": edges}
 

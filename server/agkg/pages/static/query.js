@@ -3,24 +3,18 @@
 // - the example questions load and run with one click;
 // - project IRIs in results link to this server's entity pages;
 // - downloads of the current query in every format the endpoint speaks;
-// - a failed query shows the server's message (the parser's, with line and column).
+// - a failed query shows the server's message (the parser's, with line and column), in YASR.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("query-config").textContent);
   const endpoint = new URL(config.endpoint, window.location.href).href;
   const root = new URL(config.root, window.location.href).href;
-  const errorBox = document.getElementById("query-error");
   const downloads = document.getElementById("downloads");
   const downloadLinks = document.getElementById("download-links");
   const initial = config.initial || "";
 
   function localHref(iri) {
     return iri.startsWith(config.iriBase) ? root + iri.slice(config.iriBase.length) : null;
-  }
-
-  function showError(message) {
-    errorBox.textContent = message;
-    errorBox.hidden = !message;
   }
 
   function queryKind(text) {
@@ -79,6 +73,8 @@
     },
   });
 
+  window.agkgYasgui = yasgui; // for scripts and tests driving the page
+
   // Every tab talks to this server, whatever an older session stored.
   function tabs() {
     return Object.values(yasgui._tabs || {});
@@ -102,19 +98,14 @@
   }
 
   yasgui.on("queryBefore", () => {
-    showError("");
+    downloads.hidden = true;
   });
-  yasgui.on("queryResponse", (_yasgui, tab) => {
+  // YASGUI announces a response before its result view has read it: look once that is done.
+  yasgui.on("queryResponse", (_yasgui, tab) => setTimeout(() => afterResponse(tab), 0));
+  function afterResponse(tab) {
     const results = tab.getYasr() && tab.getYasr().results;
-    if (results && results.hasError()) {
-      const err = results.getError();
-      showError(typeof err === "string" ? err : (err && (err.text || err.statusText)) || "the query failed");
-      downloads.hidden = true;
-    } else {
-      showError("");
-      showDownloads(tab.getQuery());
-    }
-  });
+    if (results && !results.hasError()) showDownloads(tab.getQuery());
+  }
 
   // Project IRIs in any result link to the entity pages served here, in this window.
   const observer = new MutationObserver(() => {
