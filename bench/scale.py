@@ -284,7 +284,8 @@ def measure_level(label: str, triples: int, work: Path, args) -> dict:
     log(f"validate {result['validate']}")
     result["contribution"] = run_step("contribution", root, args.timeout)
     log(f"contribution {result['contribution']}")
-    result["store"] = run_step("store", root, args.timeout)
+    # Everything after this needs the built store, so it gets three times the step timeout.
+    result["store"] = run_step("store", root, 3 * args.timeout)
     log(f"store {result['store']}")
     dump = result["store"].get("dump")
     if dump:

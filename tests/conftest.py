@@ -77,9 +77,10 @@ def allowed_service():
 
 
 def agkg_command() -> list[str]:
-    script = shutil.which("agkg") or str(Path(sys.executable).with_name("agkg"))
-    if Path(script).exists():
-        return [script]
+    """The `agkg` script of the Python running the tests, else the module."""
+    for script in (Path(sys.executable).with_name("agkg"), shutil.which("agkg")):
+        if script and Path(script).exists():
+            return [str(script)]
     return [sys.executable, "-m", "agkg.cli"]
 
 

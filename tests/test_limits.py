@@ -188,3 +188,35 @@ def test_deep_nesting_is_refused_not_crashing(sparql_url):
     response = requests.post(sparql_url, data=query, headers={"Content-Type": "application/sparql-query"})
     assert response.status_code == 400
     assert "levels deep" in response.text
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+def test_settings_file_is_checked(tmp_path):
+    from agkg.config import ConfigError, load_settings
+
+    good = tmp_path / "good.toml"
+    good.write_text('timeout = 5\nservice_allowlist = ["https://query.wikidata.org/sparql"]\n', encoding="utf-8")
+    settings = load_settings(good)
+    assert settings.timeout == 5.0 and settings.service_allowlist == ["https://query.wikidata.org/sparql"]
+    for text, named in (("timeot = 5\n", "timeot"), ('max_rows = "many"\n', "max_rows"), ("timeout = -1\n", "timeout")):
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=named):
+            load_settings(bad)
+
+
+def test_serve_refuses_a_bad_settings_file(tmp_path):
+    import subprocess
+
+    from conftest import ROOT, agkg_command
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("timeot = 5\n", encoding="utf-8")
+    done = subprocess.run(
+        [*agkg_command(), "--root", str(ROOT), "serve", "--port", "1", "--config", str(bad)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert "unknown setting 'timeot'" in done.stderr

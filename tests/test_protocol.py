@@ -398,3 +398,19 @@ def test_post_form_with_dataset_params_in_body(sparql_url):
     )
     assert response.status_code == 200
     assert json.loads(response.text)["results"]["bindings"][0]["label"]["value"] == "Nujaba"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["query=SELECT+%3Fx+%7B%7D+%23+%C3%A9+%5C+%2B", "query=%G1abc", "a=1&a=2&b", "query=%5Cx41", "q=%e9%", "x=a\\b+c", ""],
+)
+def test_query_string_parsing_matches_the_standard_library(raw):
+    from agkg.protocol import parse_query_string
+
+    assert parse_query_string(raw) == urllib.parse.parse_qs(raw, keep_blank_values=True, errors="replace")
+
+
+def test_non_ascii_query_in_url(sparql_url):
+    query = 'SELECT ?x WHERE { BIND("café" AS ?x) }'
+    raw = requests.get(sparql_url + "?query=" + urllib.parse.quote(query, safe=""))
+    assert raw.json()["results"]["bindings"][0]["x"]["value"] == "café"

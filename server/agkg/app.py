@@ -2,8 +2,10 @@
 `serve()` runs it under a production WSGI server.
 
 WSGI server: granian, measured against gunicorn on this 2-core machine with 8 keep-alive
-connections: Flask "hello" 11,400 req/s under granian (2 workers) vs 4,000 under gunicorn sync
-workers (which also close every connection), and a pyoxigraph label lookup 7,560 vs 3,680.
+connections, 2 workers each: Flask "hello" 11,400 req/s under granian vs 4,000 under gunicorn's
+sync workers (which also close every connection), and a Flask route answering a pyoxigraph
+label lookup 7,560 vs 3,680. Granian runs one Python thread per query executor (see limits.py):
+more threads only wait on the GIL (4,100 vs 3,300 req/s with two extra threads per worker).
 
 Other blueprints (the linked-data pages) query through `app.extensions["agkg"]`, an `Endpoint`
 whose `query()`, `select()` and `construct()` apply the same limits as /sparql.
@@ -269,7 +271,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, config_file: Path | None = 
         address=host,
         port=port,
         workers=settings.worker_count,
-        blocking_threads=settings.executors + 2,
+        blocking_threads=settings.executors,  # one Python thread per executor: measured best
         log_access=False,
         respawn_failed_workers=True,
         workers_kill_timeout=5,

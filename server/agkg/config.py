@@ -46,8 +46,8 @@ class Settings:
     )
     max_request_bytes: int = _setting(
         1_000_000,
-        "Largest request body (POST) accepted; larger ones get 413. A GET URL is bounded by the "
-        "HTTP server's buffer (about 400 kB).",
+        "Largest request body (POST) accepted; larger ones get 413. A query sent in a GET URL "
+        "may be up to 64,000 characters (longer ones get 414: POST them).",
     )
     service_allowlist: list[str] = _setting(
         [],
@@ -71,8 +71,8 @@ class Settings:
     )
     demote_after: float = _setting(
         0.25,
-        "Seconds after which a running query's executor is lowered to the least CPU priority "
-        "(nice 19), so a long query only uses CPU that quick queries leave idle.",
+        "A query whose executor keeps burning CPU through two checks this many seconds apart is "
+        "lowered to the least CPU priority (nice 19), so it only uses CPU quick queries leave idle.",
     )
     cors: bool = _setting(True, "Send Access-Control-Allow-Origin: * so browser pages on other origins can query.")
     cache_dir: str = _setting(
