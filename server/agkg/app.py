@@ -276,7 +276,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, config_file: Path | None = 
         respawn_failed_workers=True,
         workers_kill_timeout=5,
     )
-    log.info("serving http://%s:%d/sparql with %d workers x %d executors", host, port, settings.worker_count, settings.executors)
+    log.info("serving http://%s:%d/ (SPARQL at /sparql) with %d workers x %d executors", host, port, settings.worker_count, settings.executors)
     try:
         server.serve()
     finally:

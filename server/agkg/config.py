@@ -86,6 +86,11 @@ class Settings:
         "($AGKG_ROOT or the nearest such folder).",
     )
     log_requests: bool = _setting(True, "Log one line per request: method, path, status, bytes, milliseconds.")
+    iri_base: str = _setting(
+        "https://w3id.org/agkg/",
+        "Base of the project IRIs this server dereferences: <iri_base>id/<name> is served at /id/<name>, "
+        "<iri_base>ontology at /ontology. Change it only if the data mints IRIs under another base.",
+    )
 
     def __post_init__(self) -> None:
         problems = []
@@ -103,6 +108,8 @@ class Settings:
             problems.append("workers must be >= 0")
         if self.demote_after < 0:
             problems.append("demote_after must be >= 0")
+        if not self.iri_base.endswith("/"):
+            problems.append("iri_base must end with /")
         if problems:
             raise ConfigError("; ".join(problems))
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from flask import current_app
 
 from ..sources import Project
-from ..vocab import BASE
 from .graphdata import Reader, Row
 from .iris import IriMap
 
@@ -37,7 +36,7 @@ def reader() -> Reader:
 
 def iri_map() -> IriMap:
     """The project IRI base served here (setting `iri_base`, default https://w3id.org/agkg/)."""
-    return IriMap(getattr(endpoint().settings, "iri_base", "") or BASE)
+    return IriMap(endpoint().settings.iri_base)
 
 
 def project() -> Project:
