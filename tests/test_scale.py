@@ -147,10 +147,14 @@ def test_validation_reports_exactly_the_planted_mistakes(generated):
     assert report["counts"]["warning"] == 0, [r for r in report["results"] if r["severity"] == "Warning"][:3]
 
 
-def test_a_clean_graph_has_no_mistakes_file_rows(tmp_path):
+def test_without_mistakes_the_generated_graph_validates_cleanly(tmp_path):
+    from agkg.validation import validate
+
     folder = tmp_path / "clean"
     generate.generate(2_000, folder, seed=7, mistakes=0)
     assert list(generate.iter_mistakes(folder)) == []
+    report = validate(Project(folder))
+    assert not report.results, report.to_text()
 
 
 FUNCTIONAL_ONTOLOGY = """\
