@@ -325,8 +325,7 @@ class World:
             self.count += 1
             if rng.random() < 0.7:
                 umbrella = rng.choice(self.umbrellas)
-                umbrella_node = umbrella
-                self.attest(node, "org:subOrganizationOf", umbrella_node, f"The {name} are part of the {self.label(umbrella)}.", self.past())
+                self.attest(node, "org:subOrganizationOf", umbrella, f"The {name} are part of the {self.label(umbrella)}.", self.past())
         else:
             unit = rng.choice(("Battalion", "Regiment", "Unit", "Company"))
             name = self.names.unique(lambda: f"{self.names.word(2)} {unit} of the {self.label(parent)}")
@@ -599,7 +598,6 @@ def write_documents(world: World, seeds: Path) -> list[Node]:
         doc = Node(name, ["agkg:NewsArticle"], file="documents")
         doc.add("skos:prefLabel", lit(title, "en")).add("dcterms:issued", day(issued))
         doc.add("dcterms:language", lit("en")).add("agkg:textFile", lit(text_file))
-        doc.sentence = ""
         documents.append(doc)
         world.count += doc.triples()
     world.nodes.extend(documents)
