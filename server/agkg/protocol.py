@@ -154,10 +154,7 @@ def _no_query(endpoint) -> Response:
             "no query given: pass query=... (GET or form POST) or POST an application/sparql-query "
             "body; without a query, this URL describes the service in an RDF format (text/turtle, ...)",
         )
-    body = _description(endpoint, request.base_url, request.url_root, fmt.name, void=False)
-    response = Response(body, content_type=fmt.content_type)
-    response.headers["Vary"] = "Accept"
-    return response
+    return _description_response(endpoint, request.base_url, fmt, void=False)
 
 
 @bp.route("/.well-known/void")
@@ -168,7 +165,12 @@ def void() -> Response:
         fmt = F.choose(request.headers.get("Accept"), request.args.get("format")).pick(F.GRAPH)
     except (F.BadFormat, F.NotAcceptable) as exc:
         return error(400 if isinstance(exc, F.BadFormat) else 406, str(exc))
-    body = _description(endpoint, request.url_root.rstrip("/") + "/sparql", request.url_root, fmt.name, void=True)
+    return _description_response(endpoint, request.url_root.rstrip("/") + "/sparql", fmt, void=True)
+
+
+def _description_response(endpoint, sparql_url: str, fmt: F.Format, *, void: bool) -> Response:
+    """The service description or VoID in the negotiated RDF format, varying on Accept."""
+    body = _description(endpoint, sparql_url, request.url_root, fmt.name, void=void)
     response = Response(body, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
     return response
