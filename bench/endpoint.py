@@ -3,9 +3,9 @@
     python bench/endpoint.py [--duration 5] [--connections 8]
 
 Starts, on 127.0.0.1 and free ports: `agkg serve`; `oxigraph serve-read-only` over a store loaded
-with the same N-Quads (asserted + inferred + ontology graphs, union default graph); and a Flask
-"hello world" app under granian with agkg's worker settings (the ceiling any Flask app reaches
-here). Then drives each with the same closed-loop load (N keep-alive connections, each sending
+with the same N-Quads (asserted + inferred + ontology graphs, union default graph); and two
+"hello world" apps under granian with agkg's worker settings: a Flask one (the ceiling any Flask
+app reaches here) and a bare WSGI one (the ceiling of agkg's /sparql, which bypasses Flask). Then drives each with the same closed-loop load (N keep-alive connections, each sending
 its next request when the previous answer is complete) for a fixed time per cell, and prints
 requests per second, p50 and p99 latency, and the ratio agkg/oxigraph.
 
@@ -217,6 +217,17 @@ def hello_app():
     return app
 
 
+def wsgi_hello_app():
+    """granian factory target for the second ceiling row: a bare WSGI callable, as agkg's
+    SparqlRoute answers queries without Flask."""
+
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "13")])
+        return [b"Hello, World!"]
+
+    return hello
+
+
 def entities(dump: Path, limit: int = 200) -> list[str]:
     """Labelled entities of the data (agd: IRIs), the subjects of the benchmark's queries."""
     import pyoxigraph as ox
@@ -267,7 +278,7 @@ def main() -> None:
     try:
         subprocess.run([oxigraph, "load", "--location", str(workdir / "ox"), "--file", str(entry.dump)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ports = {"agkg": free_port(), "oxigraph": free_port(), "hello": free_port()}
+        ports = {"agkg": free_port(), "oxigraph": free_port(), "hello": free_port(), "wsgi": free_port()}
         procs.append(start([agkg, "--root", str(args.root), "serve", "--port", str(ports["agkg"])]))
         procs.append(start([oxigraph, "serve-read-only", "--location", str(workdir / "ox"), "--union-default-graph",
                             "--bind", f"127.0.0.1:{ports['oxigraph']}"]))
@@ -276,9 +287,14 @@ def main() -> None:
                             "--workers", str(settings.worker_count),
                             "--blocking-threads", str(settings.executors),
                             "--port", str(ports["hello"]), "endpoint:hello_app"], cwd=Path(__file__).parent))
+        procs.append(start([granian, "--interface", "wsgi", "--factory", "--no-ws", "--no-log",
+                            "--workers", str(settings.worker_count),
+                            "--blocking-threads", str(settings.executors),
+                            "--port", str(ports["wsgi"]), "endpoint:wsgi_hello_app"], cwd=Path(__file__).parent))
         startup = wait_http(f"http://127.0.0.1:{ports['agkg']}/healthz", procs[0])
         wait_http(f"http://127.0.0.1:{ports['oxigraph']}/query?query=ASK%7B%7D", procs[1])
         wait_http(f"http://127.0.0.1:{ports['hello']}/hello", procs[2])
+        wait_http(f"http://127.0.0.1:{ports['wsgi']}/hello", procs[3])
 
         print(f"machine: {machine()}")
         print(f"data: {entry.meta['union_triples']} triples (union of {', '.join(entry.meta['triples'])}); "
@@ -304,9 +320,11 @@ def main() -> None:
             a, o = row["agkg"], row["oxigraph"]
             print(f"{name:16} {a[0]:11.0f} {a[1]:7.2f} {a[2]:7.2f}   {o[0]:14.0f} {o[1]:7.2f} {o[2]:7.2f}   {a[0] / o[0]:13.2f}")
         hello = [f"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()]
-        rps, lat, _ = drive(ports["hello"], hello, args.connections, args.duration)
-        print(f"{'Flask hello':16} {rps:11.0f} {percentile(lat, 0.5):7.2f} {percentile(lat, 0.99):7.2f}   "
-              f"{'(granian, same workers/threads: the ceiling of any Flask app here)':>40}")
+        for name, port, note in (("Flask hello", ports["hello"], "the ceiling of any Flask app here"),
+                                 ("WSGI hello", ports["wsgi"], "a bare WSGI callable, as /sparql is served")):
+            rps, lat, _ = drive(port, hello, args.connections, args.duration)
+            print(f"{name:16} {rps:11.0f} {percentile(lat, 0.5):7.2f} {percentile(lat, 0.99):7.2f}   "
+                  f"(granian, agkg's workers/threads: {note})")
     finally:
         for proc in procs:
             stop(proc)

@@ -4,7 +4,9 @@ record whether anything connected to them.
 `server_url` (session scope) is the base URL, e.g. http://127.0.0.1:41234 ; the SPARQL endpoint is
 `server_url + "/sparql"`. The server runs with the bundled data and a settings file that only
 shortens the query timeout (3 s, so timeout tests are quick) and allowlists one loopback
-listener for SERVICE (`allowed_service`).
+listener for SERVICE (`allowed_service`). A test module or test marked
+`@pytest.mark.backends("embedded", "remote")` runs once against the embedded store and once
+against `agkg serve --store` in front of Oxigraph's server (filled with `agkg load --into`).
 """
 
 from __future__ import annotations
@@ -90,17 +92,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory, allowed_service):
-    """The running server: .url, .log (its output file), .process."""
-    folder = tmp_path_factory.mktemp("server")
-    config = folder / "agkg.toml"
-    config.write_text(f'timeout = {TEST_TIMEOUT}\nservice_allowlist = ["{allowed_service.url}"]\n', encoding="utf-8")
+class Server:
+    """A running `agkg serve`: .url, .log (its output file), .process."""
+
+    def __init__(self, url: str, log: Path, process: subprocess.Popen):
+        self.url, self.log, self.process = url, log, process
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def start_agkg_serve(folder: Path, *args: str) -> Server:
+    """`agkg serve` on a free port with `args`, once its /healthz answers 200."""
     port = _free_port()
     log = folder / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [*agkg_command(), "--root", str(ROOT), "serve", "--port", str(port), "--config", str(config)],
+            [*agkg_command(), "--root", str(ROOT), "serve", "--port", str(port), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped with everything it started
@@ -113,26 +130,98 @@ def server(tmp_path_factory, allowed_service):
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
                 if response.status == 200:
-                    break
+                    return Server(url, log, process)
         except OSError:
             pass
         if time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
+            _stop(process)
             raise RuntimeError(f"agkg serve did not become healthy:\n{log.read_text()}")
         time.sleep(0.1)
 
-    class Server:
-        pass
 
-    running = Server()
-    running.url, running.log, running.process = url, log, process
+@pytest.fixture(scope="session")
+def settings_file(tmp_path_factory, allowed_service) -> Path:
+    """The test servers' settings: a short query timeout and one allowlisted SERVICE listener."""
+    config = tmp_path_factory.mktemp("settings") / "agkg.toml"
+    config.write_text(f'timeout = {TEST_TIMEOUT}\nservice_allowlist = ["{allowed_service.url}"]\n', encoding="utf-8")
+    return config
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory, settings_file):
+    """`agkg serve` answering from its own executors and in-memory store."""
+    running = start_agkg_serve(tmp_path_factory.mktemp("server"), "--config", str(settings_file))
     yield running
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def oxigraph(tmp_path_factory) -> str:
+    """Oxigraph's own server (`pip install oxigraph`) on a free port, empty; yields its root URL.
+
+    Its own query timeout (--timeout-s) is twice agkg's, so agkg's limit is the one tests meet."""
+    found = [p for p in (Path(sys.executable).with_name("oxigraph"), shutil.which("oxigraph")) if p and Path(p).exists()]
+    if not found:
+        pytest.skip("Oxigraph's server is not installed: pip install -e '.[test]'")
+    folder = tmp_path_factory.mktemp("oxigraph")
+    port = _free_port()
+    with open(folder / "oxigraph.log", "wb") as out:
+        process = subprocess.Popen(
+            [str(found[0]), "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}",
+             "--timeout-s", str(int(2 * TEST_TIMEOUT))],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/query?query=ASK%7B%7D", timeout=2):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                _stop(process)
+                raise RuntimeError(f"oxigraph serve did not start:\n{(folder / 'oxigraph.log').read_text()}")
+            time.sleep(0.1)
+    yield url
+    _stop(process)
+
+
+@pytest.fixture(scope="session")
+def remote_server(tmp_path_factory, settings_file, oxigraph):
+    """`agkg serve --store` in front of Oxigraph's server, filled with `agkg load --into`."""
+    loaded = subprocess.run(
+        [*agkg_command(), "--root", str(ROOT), "load", "--into", oxigraph], capture_output=True, text=True, timeout=300
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    running = start_agkg_serve(
+        tmp_path_factory.mktemp("remote-server"), "--config", str(settings_file), "--store", oxigraph
+    )
+    yield running
+    running.stop()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): run the test once per query backend of the `server` fixture: "
+        "embedded (agkg's executors) and/or remote (`agkg serve --store` in front of Oxigraph's server)",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    """Tests marked backends("embedded", "remote") run against each server (see `server`)."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker and "server" in metafunc.fixturenames:
+        metafunc.parametrize("server", marker.args, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def server(request) -> Server:
+    """The running server under test: the embedded one, or for tests marked
+    `backends(...)` each backend named there in turn."""
+    return request.getfixturevalue(f"{getattr(request, 'param', 'embedded')}_server")
 
 
 @pytest.fixture(scope="session")

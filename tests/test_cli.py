@@ -137,6 +137,44 @@ def test_unreadable_input_exits_2_with_file_and_line(tmp_path):
     assert "AGKG_ROOT does not contain ontology/ and data/" in result.stderr
 
 
+
+def test_a_contribution_to_a_large_graph_is_checked_against_the_built_store(tmp_path):
+    """Above FOCUSED_MIN_DATA_BYTES of data/, `agkg validate FILE` builds the store once and checks
+    the file's nodes against it; the report is the one the full check gives, data/'s own planted
+    mistakes included where the contribution describes a node again."""
+    import importlib
+
+    from agkg.validation import FOCUSED_MIN_DATA_BYTES, validate
+
+    if str(ROOT / "bench") not in sys.path:
+        sys.path.insert(0, str(ROOT / "bench"))  # as tests/test_scale.py does
+    generate = importlib.import_module("generate")
+    root = tmp_path / "large"
+    generate.generate(10_000, root, seed=1, mistakes=0.001)
+    project = Project(root)
+    assert sum(p.stat().st_size for p in project.data_files) >= FOCUSED_MIN_DATA_BYTES
+    rows = (line.split("\t") for line in (root / "mistakes.tsv").read_text(encoding="utf-8").splitlines()[1:])
+    mistakes = {kind: node for node, kind, _ in rows}  # one node per kind of planted mistake
+    contribution = tmp_path / "contribution.ttl"
+    contribution.write_text(
+        generate.PREFIXES
+        + "agd:new-membership a agkg:Membership ; org:member agd:person-000001 ; org:role agd:group-000002 ;\n"
+        + "    org:organization agd:group-000001 ; prov:wasDerivedFrom agd:no-such-article .\n"
+        + f'{mistakes["untagged-label"]} skos:altLabel "an alternative name"@en .\n',
+        encoding="utf-8",
+    )
+
+    result = agkg("--root", str(root), "validate", "--format", "json", str(contribution), cwd=Path.cwd())
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert list((root / ".agkg-cache").glob("*/meta.json")), "the focused check builds the store"
+    full = validate(project, [contribution], focused=False)
+    blank_labels = re.compile(r'"_:[^"]+"')  # of the shapes' blank nodes, new in every run
+    assert blank_labels.sub("_:b", result.stdout.strip()) == blank_labels.sub("_:b", full.to_json())
+    messages = {(r["focus_name"], r["path"]) for r in json.loads(result.stdout)["results"]}
+    assert {("agd:new-membership", "org:role"), ("agd:new-membership", "agkg:quote")} <= messages
+    assert (mistakes["untagged-label"], "skos:prefLabel") in messages  # data/'s mistake, on a node written again
+
+
 # --- query ---------------------------------------------------------------------------------
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from SPARQLWrapper import CSV, SPARQLWrapper
 
+pytestmark = pytest.mark.backends("embedded", "remote")  # agkg's own store, and `serve --store` (conftest)
+
 QUERIES = sorted((Path(__file__).parent / "competency").glob("*.rq"))
 
 

@@ -31,6 +31,7 @@ def assert_no_connection(listener) -> None:
 # --- outbound requests ---------------------------------------------------------------------------
 
 
+@pytest.mark.backends("embedded", "remote")
 @pytest.mark.parametrize(
     "template",
     [
@@ -55,6 +56,7 @@ def test_service_off_the_allowlist_is_refused_without_connecting(sparql_url, lis
     assert_no_connection(listener)
 
 
+@pytest.mark.backends("embedded", "remote")
 def test_allowlisted_service_is_called(sparql_url, allowed_service):
     """The allowlist is real: the one configured endpoint does receive the subquery."""
     before = len(allowed_service.received)
@@ -66,6 +68,7 @@ def test_allowlisted_service_is_called(sparql_url, allowed_service):
     assert allowed_service.received[before:] and allowed_service.received[before].startswith(b"POST /sparql")
 
 
+@pytest.mark.backends("embedded", "remote")
 @pytest.mark.parametrize("clause", ["FROM", "FROM NAMED"])
 def test_remote_from_is_refused_and_never_fetched(sparql_url, listener, clause):
     response = post(sparql_url, f"SELECT * {clause} <{listener.url}> WHERE {{ ?s ?p ?o }}")
@@ -74,17 +77,20 @@ def test_remote_from_is_refused_and_never_fetched(sparql_url, listener, clause):
     assert_no_connection(listener)
 
 
+@pytest.mark.backends("embedded", "remote")
 def test_protocol_dataset_parameters_are_never_fetched(sparql_url, listener):
     response = requests.get(sparql_url, params={"query": "ASK { ?s ?p ?o }", "named-graph-uri": listener.url})
     assert response.status_code == 400
     assert_no_connection(listener)
 
 
+@pytest.mark.backends("embedded", "remote")
 def test_file_iri_is_refused(sparql_url):
     assert post(sparql_url, "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }").status_code == 400
     assert post(sparql_url, "SELECT * WHERE { SERVICE <file:///etc/passwd> { ?s ?p ?o } }").status_code == 403
 
 
+@pytest.mark.backends("embedded", "remote")
 def test_from_own_graph_restricts_the_default_graph(sparql_url):
     response = post(sparql_url, f"SELECT ?l FROM <{ASSERTED_GRAPH}> WHERE {{ <{AGD['nujaba']}> rdfs:label ?l }}")
     assert response.status_code == 200
@@ -150,6 +156,29 @@ def test_runaway_query_does_not_hold_up_other_clients(sparql_url):
     assert answered_meanwhile >= 3
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is Linux-only")
+def test_each_worker_and_its_executors_share_one_cpu(server):
+    """pin_cpus (on by default): a query's two processes never wake each other across CPUs."""
+    cpus_of: dict[int, set[int]] = {}
+    parent_of: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                pid = int(entry.name)
+                if os.getpgid(pid) != server.process.pid:
+                    continue
+                parent_of[pid] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                cpus_of[pid] = os.sched_getaffinity(pid)
+            except (OSError, ValueError):
+                continue
+    executors = [pid for pid in parent_of if b"executor_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    workers = {parent_of[pid] for pid in executors}
+    assert workers and all(len(cpus_of[w]) == 1 for w in workers), {w: cpus_of[w] for w in workers}
+    assert all(cpus_of[pid] == cpus_of[parent_of[pid]] for pid in executors)
+    available = os.sched_getaffinity(0)
+    assert len({min(cpus_of[w]) for w in workers}) == min(len(workers), len(available))
+
+
 def test_metrics_count_timeouts(server_url, sparql_url):
     post(sparql_url, CARTESIAN)
     text = requests.get(server_url + "/metrics").text
@@ -160,6 +189,7 @@ def test_metrics_count_timeouts(server_url, sparql_url):
 # --- size -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.backends("embedded", "remote")
 def test_select_is_cut_at_max_rows_and_marked(sparql_url):
     response = post(sparql_url, "SELECT * WHERE { ?s ?p ?o . ?x ?y ?z }", Accept="application/sparql-results+json")
     assert response.status_code == 200
@@ -169,6 +199,7 @@ def test_select_is_cut_at_max_rows_and_marked(sparql_url):
     assert len(csv_response.content.rstrip(b"\r\n").split(b"\r\n")) == limit + 1  # header + rows
 
 
+@pytest.mark.backends("embedded", "remote")
 def test_construct_is_cut_at_max_rows(sparql_url):
     query = "CONSTRUCT { ?s ?p ?x } WHERE { ?s ?p ?o . ?x ?y ?z }"
     response = post(sparql_url, query, Accept="application/n-triples")
@@ -177,12 +208,14 @@ def test_construct_is_cut_at_max_rows(sparql_url):
     assert len(response.text.strip().splitlines()) <= limit
 
 
+@pytest.mark.backends("embedded", "remote")
 def test_small_results_are_not_marked(sparql_url):
     response = post(sparql_url, LABEL)
     assert "X-SPARQL-MaxRows" not in response.headers
     assert len(response.json()["results"]["bindings"]) == 1
 
 
+@pytest.mark.backends("embedded", "remote")
 def test_deep_nesting_is_refused_not_crashing(sparql_url):
     query = "SELECT * WHERE { ?s ?p ?o FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }"
     response = requests.post(sparql_url, data=query, headers={"Content-Type": "application/sparql-query"})

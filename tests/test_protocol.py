@@ -22,6 +22,8 @@ LABEL_QUERY = f"SELECT ?label WHERE {{ <{NUJABA}> <http://www.w3.org/2000/01/rdf
 DESCRIBE_QUERY = f"CONSTRUCT {{ <{NUJABA}> ?p ?o }} WHERE {{ <{NUJABA}> ?p ?o }}"
 RDFS_LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
 
+pytestmark = pytest.mark.backends("embedded", "remote")  # agkg's own store, and `serve --store` (conftest)
+
 
 def wrapper(sparql_url: str, query: str, fmt: str, method: str | None = None) -> SPARQLWrapper:
     client = SPARQLWrapper(sparql_url)

@@ -186,3 +186,117 @@ def test_functional_properties_give_the_same_equalities_as_owlrl():
     assert (URIRef(ex + "camp-b"), same, URIRef(ex + "camp-a")) in reference
     assert (URIRef(ex + "unit-2"), same, URIRef(ex + "unit-1")) in reference
     assert fast == reference, (reference - fast, fast - reference)
+
+
+# --- the store at scale --------------------------------------------------------------------------
+
+
+def ntriples(triples) -> set[str]:
+    """Triples (rdflib or pyoxigraph) as pyoxigraph writes them in N-Triples, one string each."""
+    import pyoxigraph as ox
+
+    if isinstance(triples, Graph):
+        triples = ox.parse(triples.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    return set(ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES).decode("utf-8").splitlines())
+
+
+def test_the_store_built_at_scale_serves_what_owlrl_entails(generated, tmp_path):
+    """Above the owlrl threshold the store is built without rdflib terms on the way in
+    (pyoxigraph parses, reasonable reads N-Triples): its inferred graph must still be owlrl's."""
+    import pyoxigraph as ox
+
+    from agkg.store import ensure_cache
+    from agkg.vocab import INFERRED_GRAPH
+
+    entry = ensure_cache(Project(generated), tmp_path / "cache")
+    stored = [q.triple for q in entry.load().quads_for_pattern(None, None, None, ox.NamedNode(str(INFERRED_GRAPH)))]
+    data, ontology = graphs_of(generated)
+    reference = infer(data, ontology, engine="owlrl")
+    assert len(stored) == len(reference) == entry.meta["triples"]["inferred"]
+    named = lambda lines: {line for line in lines if "_:" not in line}  # noqa: E731  (blank nodes differ by label)
+    assert named(ntriples(stored)) == named(ntriples(reference))
+
+
+def start_server(root: Path, folder: Path, cache_dir: Path) -> tuple[subprocess.Popen, str]:
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = folder / "agkg.toml"
+    config.write_text(f'cache_dir = "{cache_dir}"\nexecutors = 2\nworkers = 1\n', encoding="utf-8")
+    log = open(folder / "server.log", "wb")
+    process = subprocess.Popen(
+        [*agkg_command(), "--root", str(root), "serve", "--port", str(port), "--config", str(config)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.1)
+    stop_server(process)
+    raise RuntimeError((folder / "server.log").read_text())
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    import os
+    import signal
+
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def processes_with_open_files_under(folder: Path) -> set[int]:
+    """The processes holding a file under `folder` open (read from /proc)."""
+    import os
+
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if any(os.readlink(fd).startswith(str(folder)) for fd in (proc / "fd").iterdir()):
+                    found.add(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc to see the executors' open files")
+def test_a_large_graph_is_served_by_executors_sharing_one_on_disk_store(generated, tmp_path, monkeypatch):
+    """From store.ON_DISK_MIN_QUADS quads the build writes an on-disk store, and every executor
+    opens that one read-only instead of loading its own in-memory copy."""
+    import time
+    import urllib.parse
+    import urllib.request
+
+    from agkg import store
+
+    monkeypatch.setattr(store, "ON_DISK_MIN_QUADS", 1)  # the 10k graph stands for a large one
+    entry = store.ensure_cache(Project(generated), tmp_path / "cache")
+    assert entry.meta["on_disk"] and (entry.path / store.STORE_NAME).is_dir()
+    process, url = start_server(generated, tmp_path, tmp_path / "cache")
+    try:
+        query = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/agkg/graph/inferred> { ?s ?p ?o } }"
+        request = urllib.request.Request(
+            url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "application/sparql-results+json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        assert int(answer["results"]["bindings"][0]["n"]["value"]) == entry.meta["triples"]["inferred"]
+        deadline = time.monotonic() + 60  # the pool is ready with one executor; the other follows
+        while len(readers := processes_with_open_files_under(entry.path / store.STORE_NAME)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(readers) == 2, readers  # both executors hold the one store open, nothing else
+    finally:
+        stop_server(process)
+

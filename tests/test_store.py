@@ -12,7 +12,7 @@ import pyoxigraph as ox
 import pytest
 
 from agkg.sources import Project, SourceError
-from agkg.store import GRAPHS, KEEP_ENTRIES, cache_key, ensure_cache, open_store
+from agkg.store import GRAPHS, KEEP_ENTRIES, ON_DISK_MIN_QUADS, STORE_NAME, cache_key, ensure_cache, open_store
 from agkg.vocab import AGD, ASSERTED_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +69,15 @@ def test_cache_meta_counts(project, store):
     assert meta["triples"]["asserted"] > 0 and meta["triples"]["inferred"] > 0 and meta["triples"]["ontology"] > 0
     assert meta["key"] == cache_key(project)
     assert json.dumps(meta)  # plain data
+    distinct = store.query("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }", use_default_graph_as_union=True)
+    assert meta["union_triples"] == int(next(iter(distinct))[0].value)
+
+
+def test_a_small_graph_is_served_from_memory(project):
+    """Below ON_DISK_MIN_QUADS each executor loads the dump into memory (faster queries)."""
+    entry = ensure_cache(project)
+    assert sum(entry.meta["triples"].values()) < ON_DISK_MIN_QUADS
+    assert entry.meta["on_disk"] is False and not (entry.path / STORE_NAME).exists()
 
 
 def test_shapes_and_seeds_do_not_change_the_key(project):
@@ -100,8 +109,9 @@ def test_unparsable_input_builds_nothing(tmp_path):
     project = copy_project(tmp_path / "p")
     (project.root / "data" / "broken.ttl").write_text("<a> <b> .\n", encoding="utf-8")
     cache = tmp_path / "cache"
-    with pytest.raises(SourceError):
+    with pytest.raises(SourceError) as error:
         ensure_cache(project, cache)
+    assert error.value.path.name == "broken.ttl" and error.value.line == 1
     assert [p for p in cache.iterdir() if not p.name.startswith(".lock")] == []
 
 

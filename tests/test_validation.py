@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH
@@ -12,7 +14,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SH
 from agkg.reasoning import infer
 from agkg.sources import Project, SourceError, parse_files
 from agkg.validation import DECLARED_TERM_CONSTRAINT, QUOTE_CONSTRAINT, nearest_passage, validate
-from agkg.vocab import AGD, AGKG
+from agkg.vocab import AGD, AGKG, SH_AGKG
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = Project(ROOT)
@@ -229,3 +231,61 @@ def test_nearest_passage_finds_the_closest_stretch():
         "Kataib Hezbollah leader",
         'the text has "Hezbollah" where the quote has "Hezbolah"',
     )
+
+
+# --- a contribution checked against the built store ----------------------------------------
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def store():
+    from agkg.store import open_store
+
+    return open_store(PROJECT)
+
+
+def comparable(report) -> tuple[bool, str, str]:
+    """What a user sees of a report; blank node labels differ between runs, so they are masked."""
+    return report.conforms, report.to_text(), re.sub(r'"_:[^"]+"', '"_:b"', report.to_json())
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*/*.ttl")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_focused_check_reports_what_the_full_check_reports(fixture, store):
+    try:
+        full = validate(PROJECT, [fixture], focused=False)
+    except SourceError as error:
+        with pytest.raises(SourceError, match=re.escape(error.message)):
+            validate(PROJECT, [fixture], focused=True, store=store)
+        return
+    assert comparable(validate(PROJECT, [fixture], focused=True, store=store)) == comparable(full)
+
+
+def test_the_focused_check_reads_existing_entities_from_the_store(store):
+    fixture = FIXTURES / "valid" / "undated-event.ttl"
+    assert validate(PROJECT, [fixture], focused=True, store=store).conforms
+    report = validate(PROJECT, [fixture], focused=True, store=ox.Store())  # a store without data/
+    assert not report.conforms
+    assert {r.constraint for r in report.results} >= {SH_AGKG["DescribedEntityConstraintComponent"]}
+
+
+def test_a_contribution_rewriting_a_data_file_is_checked_against_the_files():
+    # The store holds the version of data/persons.ttl that the given file replaces, so the check
+    # reads the files instead; with the empty store it would find every linked entity unknown.
+    report = validate(PROJECT, [PROJECT.root / "data" / "persons.ttl"], focused=True, store=ox.Store())
+    assert report.conforms, report.to_text()
+
+
+def test_validating_changes_neither_the_data_nor_the_store(store):
+    from agkg.store import ensure_cache
+
+    entry = ensure_cache(PROJECT)
+    watched = [*PROJECT.data_files, *entry.path.iterdir()]
+    before = {path: path.read_bytes() for path in watched if path.is_file()}
+    quads = len(store)
+    for fixture in (FIXTURES / "invalid" / "wrong-target-type.ttl", FIXTURES / "valid" / "new-article.ttl"):
+        validate(PROJECT, [fixture], focused=True, store=store)
+        validate(PROJECT, [fixture], focused=True)  # the project's own store, opened by validate
+    assert len(store) == quads
+    assert {path: path.read_bytes() for path in before} == before
+    assert ensure_cache(PROJECT) == entry

@@ -69,6 +69,12 @@ class Settings:
         0,
         "Web worker processes; 0 means one per CPU core.",
     )
+    pin_cpus: bool = _setting(
+        True,
+        "Pin each web worker and its executors to one CPU (worker n to the n-th CPU this process "
+        "may use, on Linux). A query crosses between the two processes twice, and on a virtual "
+        "machine a wake-up on another CPU costs more than the query itself.",
+    )
     demote_after: float = _setting(
         0.25,
         "A query whose executor keeps burning CPU through two checks this many seconds apart is "
@@ -84,6 +90,13 @@ class Settings:
         "",
         "The project folder (ontology/, data/, shapes/, seeds/). Empty: found as `agkg` finds it "
         "($AGKG_ROOT or the nearest such folder).",
+    )
+    store_url: str = _setting(
+        "",
+        "An external SPARQL 1.1 server that answers the queries instead of the embedded store "
+        "(`agkg serve --store URL`; fill it with `agkg load --into URL`): its query endpoint, or "
+        "its root for Oxigraph's server. Basic-auth credentials come from $AGKG_STORE_AUTH. "
+        "Empty: the embedded store.",
     )
     log_requests: bool = _setting(True, "Log one line per request: method, path, status, bytes, milliseconds.")
     iri_base: str = _setting(
@@ -108,6 +121,8 @@ class Settings:
             problems.append("workers must be >= 0")
         if self.demote_after < 0:
             problems.append("demote_after must be >= 0")
+        if self.store_url and not self.store_url.startswith(("http://", "https://")):
+            problems.append("store_url must be an http:// or https:// URL")
         if not self.iri_base.endswith("/"):
             problems.append("iri_base must end with /")
         if problems:

@@ -477,10 +477,9 @@ def executor_main(argv: list[str] | None = None) -> None:
     if args.get("memory_bytes"):
         _limit_memory(args["memory_bytes"])
     _exit_with_parent(args["parent"])
-    import pyoxigraph as ox
+    from .store import open_dump
 
-    store = ox.Store()
-    store.bulk_load(path=args["dump"], format=ox.RdfFormat.N_QUADS)
+    store = open_dump(args["dump"])  # read-only on disk for large graphs, else loaded into memory
     prefixes = args.get("prefixes") or None
     names = _format_names()
     buf = bytearray(_CHUNK)

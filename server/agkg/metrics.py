@@ -30,6 +30,8 @@ for _name in (
 ):
     _SLOTS[_name] = len(_SLOTS)
 _SIZE = len(_SLOTS) * 8
+_STATUS_SLOT = {s: _SLOTS[f"status:{s}"] for s in STATUSES}  # looked up on every request
+_BUCKET_SLOTS = [(b, _SLOTS[f"bucket:{b}"]) for b in BUCKETS]
 
 
 class Metrics:
@@ -62,10 +64,10 @@ class Metrics:
     def observe_query(self, status: int, seconds: float, size: int, truncated: bool) -> None:
         with self._lock:
             values = self._own()
-            values[_SLOTS.get(f"status:{status}", _SLOTS["status:other"])] += 1
-            for bound in BUCKETS:
+            values[_STATUS_SLOT.get(status, _SLOTS["status:other"])] += 1
+            for bound, slot in _BUCKET_SLOTS:
                 if seconds <= bound:
-                    values[_SLOTS[f"bucket:{bound}"]] += 1
+                    values[slot] += 1
                     break
             values[_SLOTS["duration_sum"]] += seconds
             values[_SLOTS["duration_count"]] += 1
