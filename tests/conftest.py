@@ -111,13 +111,13 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def start_agkg_serve(folder: Path, *args: str) -> Server:
-    """`agkg serve` on a free port with `args`, once its /healthz answers 200."""
+def start_agkg_serve(folder: Path, *args: str, root: Path = ROOT) -> Server:
+    """`agkg serve` of the project `root` on a free port with `args`, once its /healthz answers 200."""
     port = _free_port()
     log = folder / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [*agkg_command(), "--root", str(ROOT), "serve", "--port", str(port), *args],
+            [*agkg_command(), "--root", str(root), "serve", "--port", str(port), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped with everything it started

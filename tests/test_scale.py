@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 
-from conftest import agkg_command
+from conftest import agkg_command, start_agkg_serve
 
 from agkg.reasoning import infer
 from agkg.sources import Project, parse_files
@@ -217,45 +217,6 @@ def test_the_store_built_at_scale_serves_what_owlrl_entails(generated, tmp_path)
     assert named(ntriples(stored)) == named(ntriples(reference))
 
 
-def start_server(root: Path, folder: Path, cache_dir: Path) -> tuple[subprocess.Popen, str]:
-    import socket
-    import time
-    import urllib.request
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = folder / "agkg.toml"
-    config.write_text(f'cache_dir = "{cache_dir}"\nexecutors = 2\nworkers = 1\n', encoding="utf-8")
-    log = open(folder / "server.log", "wb")
-    process = subprocess.Popen(
-        [*agkg_command(), "--root", str(root), "serve", "--port", str(port), "--config", str(config)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.1)
-    stop_server(process)
-    raise RuntimeError((folder / "server.log").read_text())
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    import os
-    import signal
-
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 def processes_with_open_files_under(folder: Path) -> set[int]:
     """The processes holding a file under `folder` open (read from /proc)."""
     import os
@@ -284,7 +245,10 @@ def test_a_large_graph_is_served_by_executors_sharing_one_on_disk_store(generate
     monkeypatch.setattr(store, "ON_DISK_MIN_QUADS", 1)  # the 10k graph stands for a large one
     entry = store.ensure_cache(Project(generated), tmp_path / "cache")
     assert entry.meta["on_disk"] and (entry.path / store.STORE_NAME).is_dir()
-    process, url = start_server(generated, tmp_path, tmp_path / "cache")
+    config = tmp_path / "agkg.toml"
+    config.write_text(f'cache_dir = "{entry.path.parent}"\nexecutors = 2\nworkers = 1\n', encoding="utf-8")
+    server = start_agkg_serve(tmp_path, "--config", str(config), root=generated)
+    url = server.url
     try:
         query = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/agkg/graph/inferred> { ?s ?p ?o } }"
         request = urllib.request.Request(
@@ -298,5 +262,5 @@ def test_a_large_graph_is_served_by_executors_sharing_one_on_disk_store(generate
             time.sleep(0.2)
         assert len(readers) == 2, readers  # both executors hold the one store open, nothing else
     finally:
-        stop_server(process)
+        server.stop()
 
