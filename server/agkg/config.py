@@ -36,8 +36,9 @@ class Settings:
 
     timeout: float = _setting(
         10.0,
-        "Wall-clock limit of one query in seconds. The query's executor process is killed when it "
-        "is reached and the client gets 503.",
+        "Wall-clock limit of one query in seconds. When it is reached the client gets 503 and the "
+        "query's executor process is killed, so the work stops (with store_url, agkg closes the "
+        "connection; give that server its own limit).",
     )
     max_rows: int = _setting(
         10_000,
