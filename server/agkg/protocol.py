@@ -38,11 +38,9 @@ MAX_GET_QUERY = 64_000  # characters of a query sent in a URL (longer: POST it)
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    response = Response(message.rstrip("\n") + "\n", status=status, content_type="text/plain; charset=utf-8")
-    response.headers["Vary"] = "Accept"
-    if headers:
-        response.headers.update(headers)
-    return response
+    """A plain-text error as a Flask Response (for views; SparqlRoute uses `_error`)."""
+    status, head, body = _error(status, message, list((headers or {}).items()))
+    return Response(body, status, head)
 
 
 class SparqlRoute:
