@@ -306,13 +306,8 @@ def execute(store, request: Request, prefixes: dict[str, str] | None = None) -> 
             return Reply(200, fmt.name, sink.value(), kind=kind)
         except _Full:
             pass  # large: count exactly below
-        if kind == F.GRAPH:
-            triples = list(islice(_run(store, request, prefixes), request.max_rows + 1))
-            truncated = len(triples) > request.max_rows
-            return Reply(200, fmt.name, ox.serialize(triples[: request.max_rows], format=fmt.ox_format), truncated, kind)
-        body, truncated = _cut_tsv(_run(store, request, prefixes), request.max_rows)
-        if fmt.name != "tsv":
-            body = ox.parse_query_results(body, format=ox.QueryResultsFormat.TSV).serialize(format=fmt.ox_format)
+        cut = cut_triples if kind == F.GRAPH else cut_solutions
+        body, truncated = cut(_run(store, request, prefixes), fmt, request.max_rows)
         return Reply(200, fmt.name, body, truncated, kind)
     except SyntaxError as exc:
         return Reply(400, "", explain_syntax_error(request.query, str(exc)).encode())
@@ -368,17 +363,30 @@ def explain_syntax_error(query: str, message: str) -> str:
     return text
 
 
-def _cut_tsv(solutions, max_rows: int) -> tuple[bytes, bool]:
-    """TSV of at most max_rows rows (TSV escapes newlines, so a row is a line)."""
+def cut_triples(triples, fmt, max_rows: int) -> tuple[bytes, bool]:
+    """At most max_rows of `triples` (pyoxigraph Triples or Quads) serialized in `fmt`, and
+    whether there were more. Used by executors and by remote.RemoteStore."""
+    import pyoxigraph as ox
+
+    kept = [getattr(t, "triple", t) for t in islice(triples, max_rows + 1)]
+    return ox.serialize(kept[:max_rows], format=fmt.ox_format), len(kept) > max_rows
+
+
+def cut_solutions(solutions, fmt, max_rows: int) -> tuple[bytes, bool]:
+    """At most max_rows rows of `solutions` serialized in `fmt`, and whether there were more:
+    cut in TSV (which escapes newlines, so a row is a line), then converted."""
     import pyoxigraph as ox
 
     sink = _Sink(max_lines=max_rows + 1)  # the header line + max_rows rows
     try:
         solutions.serialize(sink, format=ox.QueryResultsFormat.TSV)
-        return sink.value(), False
+        body, truncated = sink.value(), False
     except _Full:
         lines = sink.value().split(b"\n", max_rows + 1)
-        return b"\n".join(lines[: max_rows + 1]) + b"\n", True
+        body, truncated = b"\n".join(lines[: max_rows + 1]) + b"\n", True
+    if fmt.name != "tsv":
+        body = ox.parse_query_results(body, format=ox.QueryResultsFormat.TSV).serialize(format=fmt.ox_format)
+    return body, truncated
 
 
 # --- the wire between a web worker and an executor ----------------------------------------------

@@ -46,11 +46,10 @@ import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import islice
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from . import formats as F
-from .limits import Refused, Reply, Request, explain_syntax_error, looks_like_update
+from .limits import Refused, Reply, Request, cut_solutions, cut_triples, explain_syntax_error, looks_like_update
 from .store import GRAPHS
 
 log = logging.getLogger("agkg.remote")
@@ -433,19 +432,11 @@ def _cut(stream, got: F.Format, want: F.Format, max_rows: int) -> tuple[bytes, b
     import pyoxigraph as ox
 
     if got.kind == F.GRAPH:
-        triples = [q.triple for q in islice(ox.parse(stream, format=got.ox_format), max_rows + 1)]
-        return ox.serialize(triples[:max_rows], format=want.ox_format), len(triples) > max_rows
+        return cut_triples(ox.parse(stream, format=got.ox_format), want, max_rows)
     results = ox.parse_query_results(stream, format=got.ox_format)
     if isinstance(results, ox.QueryBoolean):
         return results.serialize(format=want.ox_format), False
-    names = [v.value for v in results.variables]
-    rows = list(islice(results, max_rows + 1))
-    lines = ["\t".join(f"?{n}" for n in names)]
-    lines += ["\t".join(str(row[n]) if row[n] is not None else "" for n in names) for row in rows[:max_rows]]
-    tsv = ("\n".join(lines) + "\n").encode()
-    if want.name != "tsv":
-        tsv = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV).serialize(format=want.ox_format)
-    return tsv, len(rows) > max_rows
+    return cut_solutions(results, want, max_rows)
 
 
 _POSITION = re.compile(r"(error at |line )(\d+)([:,])")
