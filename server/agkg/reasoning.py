@@ -80,8 +80,8 @@ def _owlrl_closure(data: Graph, ontology: Graph) -> Iterable[Triple]:
 
 
 def _reasonable_closure(data: Graph, ontology: Graph) -> Iterable[Triple]:
-    """The closure by `reasonable` (see _reasonable_run) as rdflib terms, less the triples `data`
-    and `ontology` state."""
+    """The closure by `reasonable` (see _reasonable_run) as rdflib terms (infer drops the
+    asserted ones, as for every engine)."""
     with tempfile.TemporaryDirectory(prefix="agkg-infer-") as tmp:
         path = Path(tmp) / "data.ttl"
         data.serialize(destination=str(path), format="nt", encoding="utf-8")
@@ -92,9 +92,7 @@ def _reasonable_closure(data: Graph, ontology: Graph) -> Iterable[Triple]:
             for term in triple:
                 terms.setdefault(_nt_term(term), term)
     for triple in closure:
-        s, p, o = (terms[t] if t in terms else _rdflib_term(t) for t in triple)
-        if (s, p, o) not in data and (s, p, o) not in ontology:
-            yield s, p, o
+        yield tuple(terms[t] if t in terms else _rdflib_term(t) for t in triple)
 
 
 def infer_ntriples(data: Path, ontology: Graph) -> Iterator[str]:
