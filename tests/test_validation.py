@@ -289,3 +289,52 @@ def test_validating_changes_neither_the_data_nor_the_store(store):
     assert len(store) == quads
     assert {path: path.read_bytes() for path in before} == before
     assert ensure_cache(PROJECT) == entry
+
+
+# --- all of data/ checked on the built store (shacl_store) ------------------------------------
+
+
+def project_with(tmp_path: Path, extra: list[Path]) -> Project:
+    """A copy of this project whose data/ also holds `extra` (and the texts beside them)."""
+    import shutil
+
+    for folder in ("ontology", "data", "shapes", "seeds"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    for path in extra:
+        shutil.copy(path, tmp_path / "data" / f"{path.parent.name}-{path.name}")
+        for text in path.parent.glob("*.txt"):
+            shutil.copy(text, tmp_path / "data" / text.name)
+    return Project(tmp_path)
+
+
+def test_the_whole_graph_check_on_the_store_reports_what_pyshacl_reports(tmp_path):
+    """Every fixture's mistakes at once in data/: shacl_store and the checks fed from the store give
+    the report pyshacl and the rdflib-based checks give, line for line."""
+    from agkg import shacl_store
+    from agkg.store import open_store
+
+    fixtures = [f for f in sorted(FIXTURES.glob("*/*.ttl")) if f.name != "syntax-error.ttl"]
+    project = project_with(tmp_path, fixtures)
+    store = open_store(project)
+    assert shacl_store.results(store, parse_files(project.shape_files).graph), "the store path itself must run"
+    full = validate(project, focused=False)
+    assert len({r.constraint for r in full.results}) >= 8, full.to_text()  # many kinds of finding compared
+    assert comparable(validate(project, focused=True, store=store)) == comparable(full)
+
+
+def test_shapes_the_store_check_cannot_evaluate_fall_back_to_pyshacl(tmp_path):
+    from agkg import shacl_store
+    from agkg.store import open_store
+
+    project = project_with(tmp_path, [FIXTURES / "invalid" / "victim-not-a-person.ttl"])
+    (tmp_path / "shapes" / "closed.ttl").write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix agkg: <https://w3id.org/agkg/ontology#> .\n"
+        "[] a sh:NodeShape ; sh:targetClass agkg:Killing ; sh:closed false .\n",
+        encoding="utf-8",
+    )
+    store = open_store(project)
+    with pytest.raises(shacl_store.Unsupported):
+        shacl_store.results(store, parse_files(project.shape_files).graph)
+    report = validate(project, focused=True, store=store)
+    assert comparable(report) == comparable(validate(project, focused=False))
+    assert not report.conforms

@@ -26,6 +26,8 @@ import difflib
 import functools
 import json
 import re
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,10 +217,12 @@ def validate(
     are the project's own ontology or shapes files are parsed (a syntax error is still an error)
     but checked in that role, not as data.
 
-    focused: check the contribution against the built store (`store`, default
-    agkg.store.open_store(project), built on first use) rather than all of data/ parsed again;
-    None chooses it when data/ holds at least FOCUSED_MIN_DATA_BYTES. Never when a given file is
-    one of data/'s own: the store holds the version of it that the contribution replaces.
+    focused: check against the built store (`store`, default agkg.store.open_store(project),
+    built on first use) rather than all of data/ parsed again; None chooses it when data/ holds
+    at least FOCUSED_MIN_DATA_BYTES. A contribution is then checked with its neighbourhood in
+    the store, and all of data/ with shacl_store instead of pyshacl (unless the shapes need
+    more than shacl_store covers). Never when a given file is one of data/'s own: the store
+    holds the version of it that the contribution replaces.
     """
     _forget_owlrl_datatypes()
     ontology = parse_files(project.ontology_files)
@@ -226,6 +230,10 @@ def validate(
     role_files = {p.resolve() for p in (*project.ontology_files, *project.shape_files)}
     context = Graph()  # stored entailments the focused check takes over (none in a full check)
     if files is None:
+        if _use_store(project, set(), focused):
+            report = _validate_on_store(project, ontology, shapes, store)
+            if report is not None:
+                return report
         given, reported_files, store = [], None, None
         data = parse_files(project.data_files)
     else:
@@ -250,14 +258,18 @@ def validate(
     shacl = _shacl_results(scope, inferred, shapes.graph, structure)
     results = [
         *shacl,
-        *_undeclared_terms(scope),
-        *_ill_formed_literals(scope, already={(r.focus, r.path, r.value) for r in shacl}),
-        *_quote_results(scope, project),
+        *_undeclared_terms(scope, data.graph),
+        *_ill_formed_literals(scope, data.graph, already={(r.focus, r.path, r.value) for r in shacl}),
+        *_quote_results(scope, project, ((n, q, d) for n, q in data.graph.subject_objects(QUOTE) for d in data.graph.objects(n, DERIVED_FROM))),
     ]
-    results = _sorted_unique(results)
     checked = given if files is not None else project.data_files
-    report = Report(results, checked, project.root, structure=structure)
-    report.names.update(_blank_node_names(results, data.graph))
+    return _report(results, checked, project, scope, structure)
+
+
+def _report(results: list[Result], checked: list[Path], project: Project, scope, structure: Graph | None = None) -> Report:
+    results = _sorted_unique(results)
+    report = Report(results, checked, project.root, structure=structure if structure is not None else Graph())
+    report.names.update(_blank_node_names(results, scope))
     return report
 
 
@@ -338,15 +350,219 @@ class _Scope:
             origins = [o for o in origins if o[0].resolve() in self.files] or origins
         return origins[0] if origins else (None, None)
 
+    def writers(self, node: Node) -> list[Path]:
+        return [path for path, _ in self.data.origins(node)]
+
+    def folders(self, *nodes: Node) -> list[Path]:
+        """Where the texts of documents that `nodes` cite may be: beside the files that write them."""
+        return list(dict.fromkeys(path.parent for node in nodes for path in self.writers(node)))
+
+    def value(self, node: Node, predicate: URIRef) -> Node | None:
+        return self.data.graph.value(node, predicate)
+
+    def types(self, node: Node) -> list[Node]:
+        return list(self.data.graph.objects(node, RDF.type))
+
     @functools.cached_property
     def entities(self) -> set[str]:
         """Every agd: IRI some file describes, for "did you mean" (in a focused check the store is
         asked: 0.9 s at a million triples, so only once a name turns out unknown)."""
         subjects = {str(s) for graph in (self.data.graph, self.ontology.graph) for s in graph.subjects()}
         if self.store is not None:
-            query = f"SELECT DISTINCT ?s WHERE {{ GRAPH <{ASSERTED_GRAPH}> {{ ?s ?p ?o }} }}"
-            subjects.update(row[0].value for row in self.store.query(query))
+            subjects.update(_stored_subjects(self.store))
         return {s for s in subjects if s.startswith(str(AGD))}
+
+
+def _stored_subjects(store: ox.Store) -> set[str]:
+    query = f"SELECT DISTINCT ?s WHERE {{ GRAPH <{ASSERTED_GRAPH}> {{ ?s ?p ?o }} FILTER(isIRI(?s)) }}"
+    return {row[0].value for row in store.query(query)}
+
+
+# --- all of data/, read from the built store ----------------------------------------------
+
+
+def _validate_on_store(project: Project, ontology: Parsed, shapes: Parsed, store: ox.Store | None) -> Report | None:
+    """The whole-graph report, from the built store: shacl_store in place of pyshacl, the term,
+    literal and quote checks fed from one pass over the store's quads (its N-Quads dump when it
+    is the project's own); None when shacl_store cannot evaluate these shapes on this graph
+    (validate() then uses pyshacl)."""
+    from . import shacl_store
+
+    if store is None:
+        from .store import ensure_cache
+
+        entry = ensure_cache(project)
+        _forget_owlrl_datatypes()  # building it may have run owlrl
+        store, quads = entry.load(), ox.parse(path=str(entry.dump), format=ox.RdfFormat.N_QUADS)
+    else:
+        quads = store.quads_for_pattern(None, None, None)
+    try:
+        validator = shacl_store.Validator(store, shapes.graph)
+    except shacl_store.Unsupported:
+        return None
+    asserted = _Asserted()
+    graph = ox.NamedNode(str(ASSERTED_GRAPH))
+    for quad in quads:
+        validator.add(quad)
+        if quad.graph_name == graph:
+            asserted.add(quad.subject, quad.predicate, quad.object)
+    try:
+        findings = validator.results()
+    except shacl_store.Unsupported:
+        return None
+    scope = _StoreScope(project, ontology, store, asserted)
+    shacl = []
+    for f in findings:
+        focus = _rdflib_term(f.focus)
+        source_file, line = scope.locate(focus)
+        value = _rdflib_term(f.value) if f.value is not None else None
+        shacl.append(Result(focus, f.path, f.message, f.severity, source_file, line, f.constraint, value, f.shape))
+    shacl = _without_echoes(shacl, scope)
+    results = [
+        *shacl,
+        *_undeclared_terms(scope, scope.undeclared_candidates()),
+        *_ill_formed_literals(scope, scope.ill_formed_candidates(), already={(r.focus, r.path, r.value) for r in shacl}),
+        *_quote_results(scope, project, scope.quotes()),
+    ]
+    return _report(results, project.data_files, project, scope)
+
+
+_RDF_TYPE, _XSD_STRING, _LANG_STRING = (ox.NamedNode(str(t)) for t in (RDF.type, XSD.string, RDF.langString))
+_QUOTE, _DERIVED_FROM, _TEXT_FILE = (ox.NamedNode(str(t)) for t in (QUOTE, DERIVED_FROM, TEXT_FILE))
+
+
+class _Asserted:
+    """What the term, literal and quote checks need from data/'s triples, gathered in one pass."""
+
+    def __init__(self):
+        self.subjects: set = set()
+        self.predicates: set = set()
+        self.objects: set = set()  # agkg: and agd: IRIs in object position
+        self.literals: dict = defaultdict(list)  # typed literal (not a string) -> [(subject, predicate)]
+        self.quotes: dict = defaultdict(list)
+        self.cites: dict = defaultdict(list)
+        self.text_files: dict = {}
+
+    def add(self, s, p, o) -> None:
+        self.subjects.add(s)
+        self.predicates.add(p)
+        if isinstance(o, ox.NamedNode):
+            if o.value.startswith(_OURS):
+                self.objects.add(o)
+            if p == _DERIVED_FROM:
+                self.cites[s].append(o)
+        elif isinstance(o, ox.Literal):
+            if p == _QUOTE:
+                self.quotes[s].append(o)
+            elif p == _TEXT_FILE:
+                self.text_files.setdefault(s, o)
+            if o.datatype != _XSD_STRING and o.datatype != _LANG_STRING:
+                self.literals[o].append((s, p))
+        elif p == _DERIVED_FROM:
+            self.cites[s].append(o)
+
+
+_OURS = (str(AGKG), str(AGD))
+
+
+class _StoreScope:
+    """_Scope's questions answered from the built store and one pass over its quads; every node
+    is reported, and where a node is written is found by scanning data/ once
+    (sources.subject_lines), only if something is reported."""
+
+    def __init__(self, project: Project, ontology: Parsed, store: ox.Store, asserted: _Asserted):
+        self.project, self.ontology, self.store, self.asserted = project, ontology, store, asserted
+        self.graph = ox.NamedNode(str(ASSERTED_GRAPH))
+
+    # -- what the checks read --
+
+    def _triples(self, s=None, p=None, o=None) -> list[tuple[Node, Node, Node]]:
+        return [(_rdflib_term(q.subject), _rdflib_term(q.predicate), _rdflib_term(q.object))
+                for q in self.store.quads_for_pattern(s, p, o, self.graph)]
+
+    def undeclared_candidates(self) -> list[tuple[Node, Node, Node]]:
+        """The triples _undeclared_terms could flag: those with an agkg: property or term the
+        ontology does not describe, or an agd: entity nothing describes."""
+        described = {ox.NamedNode(str(s)) for s in self.ontology.graph.subjects() if isinstance(s, URIRef)}
+        agkg = str(AGKG)
+        found = []
+        for p in self.asserted.predicates:
+            if p.value.startswith(agkg) and p not in described:
+                found += self._triples(p=p)
+        for o in self.asserted.objects:
+            if o not in described and (o.value.startswith(agkg) or o not in self.asserted.subjects):
+                found += self._triples(o=o)
+        return found
+
+    def ill_formed_candidates(self) -> list[tuple[Node, Node, Node]]:
+        found = []
+        for literal, uses in self.asserted.literals.items():
+            term = _rdflib_term(literal)
+            if _ill_formed(term):
+                found += [(_rdflib_term(s), _rdflib_term(p), term) for s, p in uses]
+        return found
+
+    def quotes(self) -> list[tuple[Node, Node, Node]]:
+        return [(_rdflib_term(node), _rdflib_term(quote), _rdflib_term(document))
+                for node, quotes in self.asserted.quotes.items() for quote in quotes
+                for document in self.asserted.cites.get(node, ())]
+
+    # -- the _Scope interface --
+
+    def reported(self, node: Node) -> bool:
+        return True
+
+    def describes(self, node: Node) -> bool:
+        return isinstance(node, URIRef) and (self.ontology.describes(node) or _ox_term(node) in self.asserted.subjects)
+
+    def value(self, node: Node, predicate: URIRef) -> Node | None:
+        if predicate == TEXT_FILE:
+            found = self.asserted.text_files.get(_ox_term(node))
+            return _rdflib_term(found) if found is not None else None
+        found = next(self.store.quads_for_pattern(_ox_term(node), ox.NamedNode(str(predicate)), None, self.graph), None)
+        return _rdflib_term(found.object) if found is not None else None
+
+    def types(self, node: Node) -> list[Node]:
+        return [o for _, _, o in self._triples(_ox_term(node), _RDF_TYPE)]
+
+    @functools.cached_property
+    def entities(self) -> set[str]:
+        subjects = {s.value for s in self.asserted.subjects if isinstance(s, ox.NamedNode)}
+        subjects |= {str(s) for s in self.ontology.graph.subjects()}
+        return {s for s in subjects if s.startswith(str(AGD))}
+
+    @functools.cached_property
+    def _lines(self) -> dict[str, list[tuple[Path, int]]]:
+        from .sources import subject_lines
+
+        lines: dict[str, list[tuple[Path, int]]] = {}
+        for path in self.project.data_files:
+            for iri, line in subject_lines(path.read_text(encoding="utf-8"), base=path.resolve().as_uri()).items():
+                lines.setdefault(iri, []).append((path, line))
+        return lines
+
+    def origins(self, node: Node) -> list[tuple[Path, int]]:
+        """As Parsed.origins: where the node is written, else where the nearest nodes linking to it are."""
+        seen, frontier = {node}, [node]
+        while frontier:
+            found = sorted({o for n in frontier if isinstance(n, URIRef) for o in self._lines.get(str(n), [])},
+                           key=lambda o: (self.project.data_files.index(o[0]), o[1]))
+            if found:
+                return found
+            parents = {s for n in frontier for s, _, _ in self._triples(o=_ox_term(n))} - seen
+            seen |= parents
+            frontier = list(parents)
+        return []
+
+    def locate(self, node: Node) -> tuple[Path | None, int | None]:
+        found = self.origins(node) or self.ontology.origins(node)
+        return found[0] if found else (None, None)
+
+    def writers(self, node: Node) -> list[Path]:
+        return [path for path, _ in self.origins(node)]
+
+    def folders(self, *nodes: Node) -> list[Path]:
+        return [self.project.root / "data"]  # every file the store was built from is there
 
 
 # --- the neighbourhood of a contribution in the built store --------------------------------
@@ -548,7 +764,7 @@ def _message(graph: Graph, result: Node) -> str:
 # --- declared terms ------------------------------------------------------------------------
 
 
-def _undeclared_terms(scope: _Scope) -> list[Result]:
+def _undeclared_terms(scope, triples: Iterable[tuple[Node, Node, Node]]) -> list[Result]:
     """agkg: terms the ontology never declares, and agd: entities that no file describes.
 
     Both are almost always typos (agkg:qoute, agd:nujabaa), and inference can hide them from
@@ -556,7 +772,7 @@ def _undeclared_terms(scope: _Scope) -> list[Result]:
     """
     declared = {s for s in scope.ontology.graph.subjects() if isinstance(s, URIRef) and s.startswith(str(AGKG))}
     results = []
-    for s, p, o in scope.data.graph:
+    for s, p, o in triples:
         if not scope.reported(s):
             continue
         for term, role in ((p, "property"), (o, "class" if p == RDF.type else "term")):
@@ -594,14 +810,13 @@ _LEXICAL = {  # the XSD date types rdflib does not check, with the form a contri
 _FORMS = {XSD.date: 'year-month-day, e.g. "2020-01-03"', **{dt: form for dt, (_, form) in _LEXICAL.items()}}
 
 
-def _ill_formed_literals(scope: _Scope, already: set) -> list[Result]:
+def _ill_formed_literals(scope, triples: Iterable[tuple[Node, Node, Node]], already: set) -> list[Result]:
     """Typed literals whose text is not a value of their datatype, unless SHACL said so already."""
     results = []
-    for s, p, o in scope.data.graph:
+    for s, p, o in triples:
         if not isinstance(o, Literal) or o.datatype is None or (s, p, o) in already or not scope.reported(s):
             continue
-        rule = _LEXICAL.get(o.datatype)
-        if o.ill_typed is True or (rule is not None and not rule[0].fullmatch(str(o))):
+        if _ill_formed(o):
             datatype = _NAMESPACES.normalizeUri(o.datatype)
             form = _FORMS.get(o.datatype)
             source_file, line = scope.locate(s)
@@ -620,46 +835,58 @@ def _ill_formed_literals(scope: _Scope, already: set) -> list[Result]:
     return results
 
 
+def _ill_formed(o: Literal) -> bool:
+    rule = _LEXICAL.get(o.datatype)
+    return o.ill_typed is True or (rule is not None and not rule[0].fullmatch(str(o)))
+
+
 # --- quotes --------------------------------------------------------------------------------
 
 
-def _quote_results(scope: _Scope, project: Project) -> list[Result]:
-    data = scope.data
-    graph = data.graph
-    texts: dict[Path, str] = {}
+def _quote_results(scope, project: Project, quotes: Iterable[tuple[Node, Node, Node]]) -> list[Result]:
+    """Misquotes among (node, quote, document) triples: node agkg:quote quote; prov:wasDerivedFrom document."""
+    texts: dict = {}  # (document, folders) -> its text, or what is wrong with finding it
     results = []
-    for node, quote in sorted(graph.subject_objects(QUOTE), key=lambda so: (str(so[0]), str(so[1]))):
+    for node, quote, document in sorted(quotes, key=lambda t: tuple(map(str, t))):
         if not scope.reported(node):
             continue
-        source_file, line = scope.locate(node)
-        for document in sorted(graph.objects(node, DERIVED_FROM), key=str):
-            problem = _check_quote(str(quote), document, node, data, project, texts)
-            if problem:
-                results.append(
-                    Result(node, QUOTE, problem, "Violation", source_file, line, QUOTE_CONSTRAINT, quote)
-                )
+        key = (document, tuple(scope.folders(document, node)))
+        if key not in texts:
+            texts[key] = _document_text(document, node, scope, project)
+        found, text = texts[key]
+        problem = _misquote(str(quote), found, text) if text is not None else _missing_text(document, node, scope, project)
+        if problem:
+            source_file, line = scope.locate(node)
+            results.append(Result(node, QUOTE, problem, "Violation", source_file, line, QUOTE_CONSTRAINT, quote))
     return results
 
 
-def _check_quote(quote: str, document: Node, node: Node, data: Parsed, project: Project, texts: dict) -> str | None:
-    """None if `quote` is in the document's text, else what is wrong."""
+def _document_text(document: Node, node: Node, scope, project: Project) -> tuple[Path | None, str]:
+    """(the text file of `document`, its text); (None, why) if it names none; (None, None) if it is missing."""
     name = _NAMESPACES.normalizeUri(document) if isinstance(document, URIRef) else document.n3()
-    text_file = data.graph.value(document, TEXT_FILE)
+    text_file = scope.value(document, TEXT_FILE)
     if text_file is None:
-        return f"cites {name}, which has no agkg:textFile naming its text, so the quote cannot be checked"
+        return None, f"cites {name}, which has no agkg:textFile naming its text, so the quote cannot be checked"
     if Path(str(text_file)).name != str(text_file) or str(text_file) in ("", ".", ".."):
-        return f'agkg:textFile "{text_file}" of {name} must be a bare file name (found beside the data or in seeds/)'
-    writers = list(dict.fromkeys(path for path, _ in (*data.origins(document), *data.origins(node))))
-    candidates = [*(path.parent / str(text_file) for path in writers), project.seeds_dir / str(text_file)]
+        return None, f'agkg:textFile "{text_file}" of {name} must be a bare file name (found beside the data or in seeds/)'
+    candidates = [*(folder / str(text_file) for folder in scope.folders(document, node)), project.seeds_dir / str(text_file)]
     found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
-        named = [w for w in writers if w.parent != project.seeds_dir and w.name != STORED]
-        beside = " or ".join(f"next to {_display_path(w)}" for w in named)
-        seeds = f"{_display_path(project.seeds_dir)}/"
-        return f'the text "{text_file}" of {name} is missing: add it {beside + " or " if beside else ""}to {seeds}'
-    if found not in texts:
-        texts[found] = found.read_text(encoding="utf-8", errors="replace")
-    text = texts[found]
+    return (found, found.read_text(encoding="utf-8", errors="replace")) if found is not None else (None, None)
+
+
+def _missing_text(document: Node, node: Node, scope, project: Project) -> str:
+    name = _NAMESPACES.normalizeUri(document) if isinstance(document, URIRef) else document.n3()
+    writers = list(dict.fromkeys([*scope.writers(document), *scope.writers(node)]))
+    named = [w for w in writers if w.parent != project.seeds_dir and w.name != STORED]
+    beside = " or ".join(f"next to {_display_path(w)}" for w in named)
+    seeds = f"{_display_path(project.seeds_dir)}/"
+    return f'the text "{scope.value(document, TEXT_FILE)}" of {name} is missing: add it {beside + " or " if beside else ""}to {seeds}'
+
+
+def _misquote(quote: str, found: Path | None, text: str) -> str | None:
+    """None if `quote` is in the text, else what is wrong."""
+    if found is None:  # the text says why there is none
+        return text
     if quote in text:
         return None
     passage, difference = nearest_passage(quote, text)
@@ -756,12 +983,12 @@ def _sorted_unique(results: list[Result]) -> list[Result]:
     )
 
 
-def _blank_node_names(results: list[Result], data: Graph) -> dict[Node, str]:
+def _blank_node_names(results: list[Result], scope) -> dict[Node, str]:
     """Blank nodes have no name; show them as `[ a Class ]` using their asserted type."""
     names = {}
     for r in results:
         if isinstance(r.focus, BNode) and r.focus not in names:
-            types = sorted(_NAMESPACES.normalizeUri(t) for t in data.objects(r.focus, RDF.type))
+            types = sorted(_NAMESPACES.normalizeUri(t) for t in scope.types(r.focus))
             names[r.focus] = f"[ a {', '.join(types)} ]" if types else "[ blank node ]"
     return names
 
