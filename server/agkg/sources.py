@@ -262,6 +262,12 @@ def subject_lines(text: str, base: str = "") -> dict[str, int]:
     return lines
 
 
+def file_subject_lines(path: Path | str) -> dict[str, int]:
+    """subject_lines of a Turtle file."""
+    path = Path(path)
+    return subject_lines(path.read_text(encoding="utf-8"), base=path.resolve().as_uri())
+
+
 def _iri(token: str, base: str) -> str:
     inner = token[1:-1] if token.startswith("<") else token
     return urljoin(base, inner) if base else inner
