@@ -103,8 +103,10 @@ def validate(obj: _Context, files: tuple[Path, ...], fmt: str) -> None:
     Contributed FILES are checked together with data/, so they may link to entities that already
     exist, but only their own nodes are reported. A quote must be copied exactly from the text of
     the document it cites (seeds/<agkg:textFile>, or a .txt next to the contributed file). When
-    data/ is large (250 kB, about 5,000 triples), FILES are checked against the built store
-    (.agkg-cache, built on first use): their nodes and what those link to, not all of data/ again.
+    data/ is large (250 kB, about 5,000 triples), the check reads the built store (.agkg-cache,
+    built on first use): FILES by their nodes and what those link to, not all of data/ again;
+    all of data/ with agkg's own SHACL evaluator on the store instead of pyshacl (seconds, not
+    minutes, at a million triples; the same report).
 
     Exit status: 0 conforms (warnings allowed), 1 violations, 2 a file cannot be read or parsed.
     """
