@@ -24,7 +24,7 @@ own and a step that passes --timeout is stopped and reported as such:
 - serve warm    `agkg serve` on unchanged inputs: seconds until /healthz answers, and the resident
                 memory of all its processes then
 - queries       the four query kinds of bench/endpoint.py, each request about a different entity,
-                N connections for --duration s per cell, against `agkg serve` and
+                N connections (each of --connections) for --duration s per cell, against `agkg serve` and
                 `oxigraph serve-read-only` loaded with the same closure
 
 The machine has 2 cores shared with the load generator (and, while this runs, possibly with
@@ -216,7 +216,7 @@ def process_group_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def serve_and_query(root: Path, store_dir: Path, duration: float, connections: int) -> dict:
+def serve_and_query(root: Path, store_dir: Path, duration: float, concurrency: list[int]) -> dict:
     """Warm start of `agkg serve`, then the four query kinds against it and Oxigraph's server."""
     agkg = shutil.which("agkg") or str(Path(sys.executable).with_name("agkg"))
     oxigraph = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
@@ -240,22 +240,23 @@ def serve_and_query(root: Path, store_dir: Path, duration: float, connections: i
         out["oxigraph_rss_mb"] = process_group_rss_mb(procs[1].pid)
         subjects = sample_entities(store_dir)
         accept = "application/sparql-results+json"
-        for kind, make in endpoint.KINDS.items():
-            queries = [make(e) for e in subjects]
-            row = {}
-            for server, path in (("agkg", "/sparql"), ("oxigraph", "/query")):
-                if server == "agkg" and "serve_warm_seconds" not in out:
-                    continue
-                rps, latencies, statuses = endpoint.drive(
-                    ports[server], endpoint.get_requests(ports[server], path, queries, accept), connections, duration
-                )
-                row[server] = {
-                    "rps": rps,
-                    "p50": endpoint.percentile(latencies, 0.5),
-                    "p99": endpoint.percentile(latencies, 0.99),
-                    "non200": {str(k): v for k, v in statuses.items() if k != 200},
-                }
-            out["queries"][kind] = row
+        for connections in concurrency:
+            for kind, make in endpoint.KINDS.items():
+                queries = [make(e) for e in subjects]
+                row = {}
+                for server, path in (("agkg", "/sparql"), ("oxigraph", "/query")):
+                    if server == "agkg" and "serve_warm_seconds" not in out:
+                        continue
+                    rps, latencies, statuses = endpoint.drive(
+                        ports[server], endpoint.get_requests(ports[server], path, queries, accept), connections, duration
+                    )
+                    row[server] = {
+                        "rps": rps,
+                        "p50": endpoint.percentile(latencies, 0.5),
+                        "p99": endpoint.percentile(latencies, 0.99),
+                        "non200": {str(k): v for k, v in statuses.items() if k != 200},
+                    }
+                out["queries"].setdefault(str(connections), {})[kind] = row
     finally:
         for proc in procs:
             endpoint.stop(proc)
@@ -335,7 +336,7 @@ def print_table(results: list[dict], args) -> None:
         print(f"{name:<30}" + "".join(f"{c:>34}" for c in cells))
 
     print(f"machine: {endpoint.machine()}; 2 cores shared with the load generator and other work")
-    print(f"queries: {args.connections} connections, {args.duration:g} s per cell; step timeout {args.timeout:.0f} s")
+    print(f"queries: {' and '.join(map(str, args.connections))} connections, {args.duration:g} s per cell; step timeout {args.timeout:.0f} s")
     row("", levels)
     row("asserted triples", [str(r["generate"]["triples"]) for r in results])
     row("generate", [seconds(r["generate"]) for r in results])
@@ -373,23 +374,25 @@ def print_table(results: list[dict], args) -> None:
         else r.get("serve", {}).get("serve_error", "-")[:33] for r in results
     ])
     row("oxigraph server RSS", [f"{r['serve']['oxigraph_rss_mb']:.0f} MB" if "oxigraph_rss_mb" in r.get("serve", {}) else "-" for r in results])
-    print()
-    print("query latency p50 / p99 ms and req/s: agkg | oxigraph (ratio of p50 agkg/oxigraph)")
-    for kind in endpoint.KINDS:
-        cells = []
-        for r in results:
-            q = r.get("serve", {}).get("queries", {}).get(kind, {})
-            a, o = q.get("agkg"), q.get("oxigraph")
-            if not a or not o:
-                cells.append("-")
-                continue
-            cells.append(f"{a['p50']:.1f}/{a['p99']:.0f} {a['rps']:.0f} | {o['p50']:.1f}/{o['p99']:.0f} {o['rps']:.0f} ({a['p50'] / o['p50']:.1f}x)")
-        row(kind, cells)
+    for connections in map(str, args.connections):
+        print()
+        print(f"{connections} connection(s): latency p50 / p99 ms and req/s, agkg | oxigraph (ratio of p50 agkg/oxigraph)")
+        for kind in endpoint.KINDS:
+            cells = []
+            for r in results:
+                q = r.get("serve", {}).get("queries", {}).get(connections, {}).get(kind, {})
+                a, o = q.get("agkg"), q.get("oxigraph")
+                if not a or not o:
+                    cells.append("-")
+                    continue
+                cells.append(f"{a['p50']:.2f}/{a['p99']:.1f} {a['rps']:.0f} | {o['p50']:.2f}/{o['p99']:.1f} {o['rps']:.0f} ({a['p50'] / o['p50']:.1f}x)")
+            row(kind, cells)
     for r in results:
-        for kind, q in r.get("serve", {}).get("queries", {}).items():
-            for server, cell in q.items():
-                if cell["non200"]:
-                    print(f"  note: {r['level']} {kind} {server}: non-200 responses {cell['non200']}")
+        for connections, kinds in r.get("serve", {}).get("queries", {}).items():
+            for kind, q in kinds.items():
+                for server, cell in q.items():
+                    if cell["non200"]:
+                        print(f"  note: {r['level']} {kind} {server} ({connections} conn.): non-200 responses {cell['non200']}")
 
 
 def main() -> None:
@@ -400,7 +403,8 @@ def main() -> None:
     parser.add_argument("--owlrl-max", type=int, default=150_000, help="largest level owlrl is run on (default 150000)")
     parser.add_argument("--pyshacl-max", type=int, default=150_000, help="largest level pyshacl validates (default 150000)")
     parser.add_argument("--duration", type=float, default=3.0, help="measured seconds per query cell (default 3)")
-    parser.add_argument("--connections", type=int, default=8, help="concurrent connections (default 8)")
+    parser.add_argument("--connections", type=lambda text: [int(n) for n in text.split(",")], default=[8, 1],
+                        help="concurrent connections, comma-separated, one query table each (default 8,1)")
     parser.add_argument("--json", type=Path, help="also write the raw measurements here")
     parser.add_argument("--keep", action="store_true", help="keep the generated projects")
     parser.add_argument("--step", help=argparse.SUPPRESS)
