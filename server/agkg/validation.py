@@ -260,10 +260,15 @@ def validate(
         *shacl,
         *_undeclared_terms(scope, data.graph),
         *_ill_formed_literals(scope, data.graph, already={(r.focus, r.path, r.value) for r in shacl}),
-        *_quote_results(scope, project, ((n, q, d) for n, q in data.graph.subject_objects(QUOTE) for d in data.graph.objects(n, DERIVED_FROM))),
+        *_quote_results(scope, project, _quoted(data.graph)),
     ]
     checked = given if files is not None else project.data_files
     return _report(results, checked, project, scope, structure)
+
+
+def _quoted(graph: Graph) -> Iterable[tuple[Node, Node, Node]]:
+    """(node, quote, document) for each agkg:quote of a node and each document the node cites."""
+    return ((n, q, d) for n, q in graph.subject_objects(QUOTE) for d in graph.objects(n, DERIVED_FROM))
 
 
 def _report(results: list[Result], checked: list[Path], project: Project, scope, structure: Graph | None = None) -> Report:
@@ -404,7 +409,10 @@ def _validate_on_store(project: Project, ontology: Parsed, shapes: Parsed, store
         return _store_report(project, ontology, store, quads, validator, lines)
 
 
-def _store_report(project, ontology, store, quads, validator, lines) -> Report | None:
+def _store_report(
+    project: Project, ontology: Parsed, store: ox.Store, quads: Iterable[ox.Quad], validator, lines: _Lines
+) -> Report | None:
+    """One pass over `quads` for shacl_store and the other checks, then the report."""
     from . import shacl_store
 
     asserted = _Asserted()
