@@ -370,8 +370,7 @@ class Validator:
             self._conforms[key] = True  # a recursive reference conforms while it is being checked
             ok = next(self.evaluate(shape, node), None) is None
             for constraint in shape.sparql:
-                ok = ok and not list(self.store.query(constraint.text, use_default_graph_as_union=True,
-                                                      substitutions={ox.Variable("this"): node}))
+                ok = ok and not self._rows(constraint.text, {ox.Variable("this"): node})
             self._conforms[key] = ok
         return self._conforms[key]
 
@@ -434,9 +433,13 @@ class Validator:
             rows = self._early[constraint].result()
         else:
             opening = constraint.text.index("{", len(self.shapes.prefixes))
-            rows = [row for i in range(0, len(focus), 5000) for row in self._rows(
-                f"{constraint.text[: opening + 1]} VALUES ?this {{ {' '.join(map(str, focus[i : i + 5000]))} }} "
+            named = [n for n in focus if not isinstance(n, ox.BlankNode)]
+            rows = [row for i in range(0, len(named), 5000) for row in self._rows(
+                f"{constraint.text[: opening + 1]} VALUES ?this {{ {' '.join(map(str, named[i : i + 5000]))} }} "
                 f"{constraint.text[opening + 1 :]}")]
+            for node in focus:  # VALUES cannot hold a blank node: bind those one at a time
+                if isinstance(node, ox.BlankNode):
+                    rows += [{**row, "this": node} for row in self._rows(constraint.text, {ox.Variable("this"): node})]
         wanted, seen = set(focus), set()
         for bound in rows:
             this, path, value = bound.pop("this", None), bound.pop("path", None), bound.pop("value", None)
@@ -453,9 +456,9 @@ class Validator:
             yield Finding(this, URIRef(path.value) if path is not None else shape.path, value, message,
                           shape.severity, SH.SPARQLConstraintComponent, shape.node)
 
-    def _rows(self, text: str) -> list[dict]:
+    def _rows(self, text: str, substitutions: dict | None = None) -> list[dict]:
         """The solutions of a SELECT on the store, each as {variable name: term} of its bound variables."""
-        solutions = self.store.query(text, use_default_graph_as_union=True)
+        solutions = self.store.query(text, use_default_graph_as_union=True, substitutions=substitutions)
         names = [v.value for v in solutions.variables]
         return [{name: row[name] for name in names if row[name] is not None} for row in solutions]
 

@@ -389,30 +389,44 @@ def _stored_subjects(store: ox.Store) -> set[str]:
 def _validate_on_store(project: Project, ontology: Parsed, shapes: Parsed, store: ox.Store | None) -> Report | None:
     """The whole-graph report, from the built store: shacl_store in place of pyshacl, the term,
     literal and quote checks fed from one pass over the store's quads (its N-Quads dump when it
-    is the project's own); None when shacl_store cannot evaluate these shapes on this graph
-    (validate() then uses pyshacl)."""
+    is the project's own and data/ has no blank node); None when shacl_store cannot evaluate
+    these shapes on this graph (validate() then uses pyshacl)."""
     from . import shacl_store
 
+    readers = []  # where the quads come from, fastest first
     if store is None:
         from .store import ensure_cache
 
         entry = ensure_cache(project)
         _forget_owlrl_datatypes()  # building it may have run owlrl
-        store, quads = entry.load(), ox.parse(path=str(entry.dump), format=ox.RdfFormat.N_QUADS)
-    else:
-        quads = store.quads_for_pattern(None, None, None)
-    try:
-        validator = shacl_store.Validator(store, shapes.graph)
-    except shacl_store.Unsupported:
-        return None
+        store = entry.load()
+        readers.append(lambda: ox.parse(path=str(entry.dump), format=ox.RdfFormat.N_QUADS))
+    readers.append(lambda: store.quads_for_pattern(None, None, None))
     with _Lines(project) as lines:
-        return _store_report(project, ontology, store, quads, validator, lines)
+        for read in readers:
+            try:
+                validator = shacl_store.Validator(store, shapes.graph)
+            except shacl_store.Unsupported:
+                return None
+            report = _store_report(project, ontology, store, read(), validator, lines, read is not readers[-1])
+            if report is not _RELABELLED:
+                return report
+    return None
+
+
+_RELABELLED = object()  # the dump holds blank nodes of data/, which the store names otherwise
 
 
 def _store_report(
-    project: Project, ontology: Parsed, store: ox.Store, quads: Iterable[ox.Quad], validator, lines: _Lines
+    project: Project, ontology: Parsed, store: ox.Store, quads: Iterable[ox.Quad], validator, lines: _Lines,
+    from_dump: bool,
 ) -> Report | None:
-    """One pass over `quads` for shacl_store and the other checks, then the report."""
+    """One pass over `quads` for shacl_store and the other checks, then the report.
+
+    from_dump: the quads are the dump's, whose blank node labels the store does not keep (it
+    renames them as it loads), so a blank node in data/ ends the pass with _RELABELLED: the
+    SPARQL constraints and the lookups of a blank node in the store would not find it.
+    """
     from . import shacl_store
 
     asserted = _Asserted()
@@ -420,6 +434,8 @@ def _store_report(
     for quad in quads:
         validator.add(quad)
         if quad.graph_name == graph:
+            if from_dump and (isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)):
+                return _RELABELLED
             asserted.add(quad.subject, quad.predicate, quad.object)
     try:
         findings = validator.results()
@@ -1018,7 +1034,7 @@ def _sorted_unique(results: list[Result]) -> list[Result]:
         key=lambda r: (
             str(r.source_file or "~"),
             r.line or 0,
-            str(r.focus),
+            "~" if isinstance(r.focus, BNode) else str(r.focus),  # a blank node's label differs from run to run
             order.get(r.severity, 9),
             str(r.path or ""),
             r.message,
