@@ -351,3 +351,22 @@ def test_shapes_the_store_check_cannot_evaluate_fall_back_to_pyshacl(tmp_path):
     report = validate(project, focused=True, store=store)
     assert comparable(report) == comparable(validate(project, focused=False))
     assert not report.conforms
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        '[] a sh:NodeShape ; sh:targetClass agkg:Event ; sh:property [ sh:path agkg:date ; sh:minCount "one" ] .',
+        '[] a sh:NodeShape ; sh:targetClass agkg:Event ; sh:property [ sh:path agkg:date ; sh:pattern "(" ] .',
+        '[] a sh:NodeShape ; sh:targetClass agkg:Event ; sh:sparql [ sh:select "SELECT $this WHERE { oops" ] .',
+        '[] a sh:NodeShape ; sh:targetClass agkg:Event ; sh:property [ sh:path ( agkg:agent skos:prefLabel ) ; sh:minCount 1 ] .',
+    ],
+    ids=["bad count", "bad pattern", "bad query", "sequence path"],
+)
+def test_shapes_the_store_check_cannot_read_are_left_to_pyshacl(shape):
+    from agkg import shacl_store
+
+    prefixes = "@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+    graph = Graph().parse(data=prefixes + HEADER + shape, format="turtle")
+    with pytest.raises(shacl_store.Unsupported):
+        shacl_store.results(ox.Store(), graph)

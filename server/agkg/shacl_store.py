@@ -248,8 +248,11 @@ class Validator:
 
     def __init__(self, store: ox.Store, shapes: Graph):
         self.store = store
-        self.shapes = _Shapes(shapes)
-        self.top = self.shapes.top_level()
+        try:  # a shapes graph this cannot read (a bad pattern, count or query) is pyshacl's to report
+            self.shapes = _Shapes(shapes)
+            self.top = self.shapes.top_level()
+        except (ValueError, KeyError, TypeError, re.error) as exc:
+            raise Unsupported(f"unreadable shapes: {exc}") from exc
         self._paths: dict = {}  # path IRI -> {subject: [values]}, filled by add()
         self._conforms: dict = {}
         self._well_typed: dict = {}
@@ -319,7 +322,10 @@ class Validator:
         """Note whether every solution binds $this, and which classes' stored types it reads."""
         from rdflib.plugins.sparql import prepareQuery
 
-        algebra = prepareQuery(constraint.text).algebra
+        try:
+            algebra = prepareQuery(constraint.text).algebra
+        except Exception as exc:  # rdflib's parser raises several types
+            raise Unsupported(f"unreadable SPARQL constraint: {exc}") from exc
         constraint.this_bound = Variable("this") in _certainly_bound(algebra.p)
         for cls in _type_classes(algebra):
             if not isinstance(cls, URIRef):
