@@ -272,9 +272,10 @@ def _quoted(graph: Graph) -> Iterable[tuple[Node, Node, Node]]:
 
 
 def _report(results: list[Result], checked: list[Path], project: Project, scope, structure: Graph | None = None) -> Report:
-    results = _sorted_unique(results)
+    names = _blank_node_names(results, scope)
+    results = _sorted_unique(results, names)
     report = Report(results, checked, project.root, structure=structure if structure is not None else Graph())
-    report.names.update(_blank_node_names(results, scope))
+    report.names.update(names)
     return report
 
 
@@ -1026,19 +1027,22 @@ def _one_line(text: str) -> str:
 # --- shaping the results -------------------------------------------------------------------
 
 
-def _sorted_unique(results: list[Result]) -> list[Result]:
+def _sorted_unique(results: list[Result], names: dict[Node, str]) -> list[Result]:
     unique = {(r.focus, r.path, r.message, r.severity, r.constraint, r.value): r for r in results}
     order = {s: i for i, s in enumerate(SEVERITIES)}
+    findings: dict[Node, list] = defaultdict(list)  # a blank node's label differs from run to run:
+    for r in unique.values():  # it is ordered by its name and what is found on it instead
+        if isinstance(r.focus, BNode):
+            findings[r.focus].append((r.severity, str(r.path or ""), r.message, str(r.value or "")))
+
+    def node(r: Result) -> tuple:
+        if isinstance(r.focus, BNode):
+            return ("~" + names.get(r.focus, ""), tuple(sorted(findings[r.focus])))
+        return (str(r.focus), ())
+
     return sorted(
         unique.values(),
-        key=lambda r: (
-            str(r.source_file or "~"),
-            r.line or 0,
-            "~" if isinstance(r.focus, BNode) else str(r.focus),  # a blank node's label differs from run to run
-            order.get(r.severity, 9),
-            str(r.path or ""),
-            r.message,
-        ),
+        key=lambda r: (str(r.source_file or "~"), r.line or 0, node(r), order.get(r.severity, 9), str(r.path or ""), r.message),
     )
 
 
