@@ -233,14 +233,21 @@ class _Types:
                 asserted.setdefault(node, set()).update(asserted[other])
         shared: dict = {}
         self.of: dict = {}
+        self._by_class: dict | None = None
         for node, classes in asserted.items():
             key = frozenset(classes)
             if key not in shared:
                 shared[key] = frozenset().union(*(up(c) for c in key))
             self.of[node] = shared[key]
 
-    def instances(self, cls) -> Iterator:
-        return (node for node, classes in self.of.items() if cls in classes)
+    def instances(self, cls) -> list:
+        """Every node of class `cls`, in the order the quads gave them."""
+        if self._by_class is None:  # one pass over all nodes, not one per targeted class
+            self._by_class = defaultdict(list)
+            for node, classes in self.of.items():
+                for c in classes:
+                    self._by_class[c].append(node)
+        return self._by_class.get(cls, [])
 
 
 class Validator:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
@@ -93,18 +94,7 @@ class Parsed:
         A node no file describes (a blank node, or an IRI only ever used as an object) takes
         the places of the nearest described nodes that refer to it.
         """
-        found = self._origins.get(node)
-        if found:
-            return found
-        seen, frontier = {node}, [node]
-        while frontier:
-            parents = [s for n in frontier for s in self.graph.subjects(None, n) if s not in seen]
-            found = sorted({o for parent in parents for o in self._origins.get(parent, [])}, key=self._order)
-            if found:
-                return found
-            seen.update(parents)
-            frontier = parents
-        return []
+        return nearest_origins(node, lambda n: self._origins.get(n, []), lambda n: self.graph.subjects(None, n), self._order)
 
     def describes(self, node: Node) -> bool:
         """Whether some file writes `node` as a subject."""
@@ -118,6 +108,22 @@ class Parsed:
         """The file and line where `node` is first described, or None if no file describes it."""
         found = self.origins(node)
         return found[0] if found else None
+
+
+def nearest_origins(
+    node: Node,
+    own: Callable[[Node], list[tuple[Path, int]]],
+    parents: Callable[[Node], Iterable[Node]],
+    order: Callable[[tuple[Path, int]], tuple],
+) -> list[tuple[Path, int]]:
+    """`own(node)` (the places a node is written, in file order), else those of the nearest
+    nodes that refer to it, breadth first through `parents` (the subjects linking to a node)."""
+    found, seen, frontier = own(node), {node}, [node]
+    while not found and frontier:
+        frontier = [p for p in dict.fromkeys(p for n in frontier for p in parents(n)) if p not in seen]
+        seen.update(frontier)
+        found = sorted({o for n in frontier for o in own(n)}, key=order)
+    return found
 
 
 def parse_files(paths: list[Path] | tuple[Path, ...]) -> Parsed:

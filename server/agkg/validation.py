@@ -37,7 +37,7 @@ from rdflib.namespace import RDF, RDFS, SH, XSD, NamespaceManager
 from rdflib.term import Node
 
 from .reasoning import infer
-from .sources import Parsed, Project, file_subject_lines, parse_files
+from .sources import Parsed, Project, file_subject_lines, nearest_origins, parse_files
 from .vocab import AGD, AGKG, ASSERTED_GRAPH, DERIVED_FROM, INFERRED_GRAPH, PREFIXES, QUOTE, SH_AGKG, TEXT_FILE
 
 QUOTE_CONSTRAINT = SH_AGKG["QuoteConstraintComponent"]
@@ -603,16 +603,12 @@ class _StoreScope:
 
     def origins(self, node: Node) -> list[tuple[Path, int]]:
         """As Parsed.origins: where the node is written, else where the nearest nodes linking to it are."""
-        seen, frontier = {node}, [node]
-        while frontier:
-            found = sorted({o for n in frontier if isinstance(n, URIRef) for o in self._lines.of(str(n))},
-                           key=lambda o: (self.project.data_files.index(o[0]), o[1]))
-            if found:
-                return found
-            parents = {s for n in frontier for s, _, _ in self._triples(o=_ox_term(n))} - seen
-            seen |= parents
-            frontier = list(parents)
-        return []
+        return nearest_origins(
+            node,
+            lambda n: self._lines.of(str(n)) if isinstance(n, URIRef) else [],
+            lambda n: [s for s, _, _ in self._triples(o=_ox_term(n))],
+            lambda o: (self.project.data_files.index(o[0]), o[1]),
+        )
 
     def locate(self, node: Node) -> tuple[Path | None, int | None]:
         found = self.origins(node) or self.ontology.origins(node)
